@@ -1,0 +1,1 @@
+"""The groot command-line interface."""

@@ -1,0 +1,1 @@
+"""groot subcommands: one module per command (file name = command name)."""

@@ -1,0 +1,64 @@
+"""The Deployer contract: owns the control loop and is responsible for ending it safely."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from attrs import define, field
+
+
+@define
+class RunReport:
+    """What a run did. ``to_json`` gives the fields ``groot run --json`` prints."""
+
+    episodes: int = 0
+    successes: int = 0
+    success_defined: bool = False
+    steps: int = 0
+    loop_hz: float = 0.0
+    jitter_ms_p50: float = 0.0
+    jitter_ms_p99: float = 0.0
+    jitter_ms_max: float = 0.0
+    overruns: int = 0
+    safety_stops: int = 0
+    holds: int = 0
+    stop_reason: str = ""
+    extra: dict[str, Any] = field(factory=dict)
+
+    @property
+    def success_rate(self) -> float | None:
+        if not self.success_defined or self.episodes == 0:
+            return None
+        return self.successes / self.episodes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "episodes": self.episodes,
+            "success_rate": self.success_rate,
+            "steps": self.steps,
+            "loop_hz": round(self.loop_hz, 3),
+            "jitter_ms_p50": round(self.jitter_ms_p50, 4),
+            "jitter_ms_p99": round(self.jitter_ms_p99, 4),
+            "jitter_ms_max": round(self.jitter_ms_max, 4),
+            "overruns": self.overruns,
+            "safety_stops": self.safety_stops,
+            "holds": self.holds,
+            "stop_reason": self.stop_reason,
+            **self.extra,
+        }
+
+
+class Deployer(ABC):
+    """Runs an :class:`~groot_sdk.embodiment.Embodiment` under a policy until told to stop.
+
+    Whatever happens inside ``run`` (policy timeout, device fault, Ctrl-C), it returns with the
+    actuators in their safe state and reports why it stopped.
+    """
+
+    @abstractmethod
+    def run(self) -> RunReport: ...
+
+    @abstractmethod
+    def stop(self, reason: str = "requested") -> None:
+        """Ask a running loop to end (thread-safe); it then stops safely."""

@@ -1,0 +1,19 @@
+"""The core's own plugin: the backends that ship with ``groot-sdk`` itself."""
+
+from __future__ import annotations
+
+from groot_sdk.plugins.entries import BackendEntry
+from groot_sdk.plugins.hookspecs import hookimpl
+
+GROOT_PLUGIN_API = 1
+
+BACKENDS = [
+    BackendEntry("zero", "groot_sdk.policy.simple:zero", "zero actions (no motion)"),
+    BackendEntry("hold", "groot_sdk.policy.simple:hold", "hold the current joint positions"),
+]
+
+
+@hookimpl
+def groot_register_backends(register) -> None:
+    for entry in BACKENDS:
+        register(entry)

