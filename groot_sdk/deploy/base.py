@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
+import numpy as np
 from attrs import define, field
 
 
@@ -62,3 +64,26 @@ class Deployer(ABC):
     @abstractmethod
     def stop(self, reason: str = "requested") -> None:
         """Ask a running loop to end (thread-safe); it then stops safely."""
+
+
+class StepRecorder(Protocol):
+    """Receives what the deployer saw and did at each policy step (e.g. a dataset writer).
+
+    Implementations must not block the loop: copy and hand off to another thread.
+    """
+
+    def start_episode(self, task: str) -> None: ...
+
+    def add_step(
+        self,
+        frames: Mapping[str, np.ndarray],
+        state: np.ndarray,
+        action: np.ndarray,
+        timestamp: float,
+    ) -> None:
+        """``frames``: camera name -> uint8 (H, W, 3) RGB at model resolution;
+        ``state``: the spec's state vector; ``action``: the joint-order command sent."""
+
+    def end_episode(self, success: bool | None = None) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,65 @@
+"""Turn a ``--policy`` string into a backend.
+
+* ``NAME`` - a registered backend (``zero``, ``hold``, ``scripted``, ``torch`` ...)
+* ``SCHEME://REST`` - backend ``SCHEME`` with ``target=REST`` (``remote://127.0.0.1:5555``)
+* ``PATH.onnx`` - backend ``onnx-rl`` with ``path=PATH``
+
+Options (``--policy-opt key=value``) are passed to the backend's factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from groot_sdk.plugins import get_registry
+from groot_sdk.policy.backend import PolicyBackend
+from groot_sdk.spec import EmbodimentSpec
+
+
+def parse_policy(policy: str) -> tuple[str, dict[str, Any]]:
+    """``"remote://h:5555"`` -> ``("remote", {"target": "h:5555"})``."""
+    if "://" in policy:
+        scheme, _, rest = policy.partition("://")
+        return scheme, {"target": rest}
+    if policy.endswith(".onnx"):
+        return "onnx-rl", {"path": policy}
+    return policy, {}
+
+
+def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["seed=3", "device=cpu"]`` -> ``{"seed": 3, "device": "cpu"}`` (ints/floats/bools parsed)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"policy option '{pair}' must look like key=value")
+        out[key.strip().replace("-", "_")] = _scalar(value.strip())
+    return out
+
+
+def _scalar(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def make_backend(
+    policy: str, spec: EmbodimentSpec, options: Mapping[str, Any] | None = None
+) -> PolicyBackend:
+    """Create the backend a ``--policy`` string names, for ``spec``."""
+    name, parsed = parse_policy(policy)
+    registry = get_registry()
+    entry = registry.backend(name)
+    defaults = (
+        registry.embodiment(spec.name).backend_defaults
+        if spec.name in registry.embodiments()
+        else {}
+    )
+    return entry.create(spec, **{**defaults, **parsed, **(options or {})})
