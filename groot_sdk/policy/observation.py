@@ -1,0 +1,382 @@
+"""Sensor readings -> a GR00T observation dict, and the check every observation passes.
+
+Two dialects, as Isaac-GR00T's policies take them:
+
+* ``"n1.5"`` (flat): ``video.<cam>`` uint8 (T, H, W, 3), ``state.<key>`` float32 (T, D), the
+  language key -> ``list[str]``; with ``batched=True`` a leading batch dimension
+  (B, T, ...) and one string per batch element.
+* ``"n1.6"`` (nested): ``{"video": {cam: (B, T, H, W, 3)}, "state": {key: (B, T, D)},
+  "language": {language_key: [[str]]}}``. N1.6's ``Gr00tPolicy`` always takes a batch
+  dimension, so this dialect is always batched.
+
+Besides the spec's state groups a backend's layout may ask for derived state keys
+(:data:`DERIVED_STATE_KEYS`), which the deployer computes from joints, IMU and command.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.errors import ObservationError
+from groot_sdk.hardware.readings import Frame, ImuReading, JointState
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.spec import ColorOrder, EmbodimentSpec
+
+DIALECTS = ("n1.5", "n1.6")
+
+#: state keys a backend may request that are not part of the spec's state vector
+DERIVED_STATE_KEYS = ("joint_velocity", "base_gyro", "projected_gravity", "velocity_command")
+
+
+def _layout(spec_or_layout: EmbodimentSpec | ModalityLayout) -> ModalityLayout:
+    if isinstance(spec_or_layout, ModalityLayout):
+        return spec_or_layout
+    return ModalityLayout.from_spec(spec_or_layout)
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ObservationError(f"unknown observation dialect '{dialect}'; use one of {DIALECTS}")
+
+
+# -- derived state ----------------------------------------------------------------------------
+def projected_gravity(quaternion_wxyz: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Gravity direction ``[0, 0, -1]`` expressed in the body frame (``R(q)^T g``)."""
+    w, x, y, z = (float(v) for v in quaternion_wxyz)
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    if not n > 0:
+        raise ObservationError(f"IMU quaternion {list(quaternion_wxyz)} has zero norm")
+    w, x, y, z = w / n, x / n, y / n, z / n
+    # third row of R(q), negated: R^T @ [0, 0, -1] = -(R[2, :])
+    return np.array(
+        [-2 * (x * z - w * y), -2 * (y * z + w * x), -(1 - 2 * (x * x + y * y))], np.float32
+    )
+
+
+def derived_state(
+    keys: Sequence[str],
+    joints: JointState | None = None,
+    imu: ImuReading | None = None,
+    command: Sequence[float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Values for the :data:`DERIVED_STATE_KEYS` among ``keys`` (others are ignored)."""
+    out: dict[str, np.ndarray] = {}
+    for key in keys:
+        if key == "joint_velocity":
+            if joints is None or joints.velocity is None:
+                raise ObservationError("state.joint_velocity requested but no joint velocity read")
+            out[key] = np.asarray(joints.velocity, np.float32)
+        elif key in ("base_gyro", "projected_gravity"):
+            if imu is None:
+                raise ObservationError(f"state.{key} requested but the embodiment has no IMU")
+            if key == "base_gyro":
+                out[key] = np.asarray(imu.gyro, np.float32)
+            else:
+                out[key] = projected_gravity(imu.quaternion)
+        elif key == "velocity_command":
+            cmd = np.zeros(3, np.float32) if command is None else np.asarray(command, np.float32)
+            if cmd.shape != (3,):
+                raise ObservationError(
+                    f"state.velocity_command must be 3 values (vx, vy, wz), got shape {cmd.shape}"
+                )
+            out[key] = cmd
+    return out
+
+
+# -- images ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=32)
+def _bilinear_plan(src_h: int, src_w: int, dst_h: int, dst_w: int):
+    def axis(src: int, dst: int):
+        pos = (np.arange(dst, dtype=np.float64) + 0.5) * (src / dst) - 0.5
+        pos = np.clip(pos, 0, src - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, src - 1)
+        return lo, hi, (pos - lo).astype(np.float32)
+
+    return axis(src_h, dst_h), axis(src_w, dst_w)
+
+
+def _area_factor(src: int, dst: int) -> int:
+    return src // dst if src % dst == 0 else 0
+
+
+def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize uint8 (H, W, C) to (height, width, C): box average for integer downscales,
+    bilinear otherwise. Plain numpy, so the core needs neither OpenCV nor Pillow."""
+    h, w = image.shape[:2]
+    if (h, w) == (height, width):
+        return image
+    fy, fx = _area_factor(h, height), _area_factor(w, width)
+    if fy and fx:
+        c = image.shape[2]
+        boxes = image.reshape(height, fy, width, fx, c).astype(np.uint32).sum(axis=(1, 3))
+        return ((boxes + (fy * fx) // 2) // (fy * fx)).astype(np.uint8)
+    (y0, y1, wy), (x0, x1, wx) = _bilinear_plan(h, w, height, width)
+    img = image.astype(np.float32)
+    top = img[y0][:, x0] * (1 - wx)[None, :, None] + img[y0][:, x1] * wx[None, :, None]
+    bot = img[y1][:, x0] * (1 - wx)[None, :, None] + img[y1][:, x1] * wx[None, :, None]
+    out = top * (1 - wy)[:, None, None] + bot * wy[:, None, None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def prepare_frame(frame: Frame | np.ndarray, height: int, width: int, camera: str) -> np.ndarray:
+    """A camera frame as the model wants it: uint8 RGB (height, width, 3)."""
+    if isinstance(frame, Frame):
+        image, order = frame.image, frame.color_order
+    else:
+        image, order = frame, ColorOrder.RGB
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ObservationError(
+            f"camera '{camera}': expected a uint8 (H, W, 3) image, got {image.dtype} {image.shape}"
+        )
+    if image.shape[2] == 4:
+        image = image[..., :3]
+    if ColorOrder(order) is ColorOrder.BGR:
+        image = image[..., ::-1]
+    return np.ascontiguousarray(resize_image(image, height, width))
+
+
+# -- assembly --------------------------------------------------------------------------------
+def _split_state(
+    layout: ModalityLayout,
+    spec: EmbodimentSpec | None,
+    state: np.ndarray | Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> dict[str, np.ndarray]:
+    if isinstance(state, Mapping):
+        parts = {k: np.asarray(v, np.float32) for k, v in state.items()}
+    else:
+        vec = np.asarray(state, np.float32).reshape(-1)
+        parts = {}
+        if spec is not None:
+            groups = [(g.key, g.start, g.end) for g in spec.observed_state_groups]
+            expected = spec.state_dim
+        else:
+            groups, cursor = [], 0
+            for k in layout.state:
+                if k.key not in extra:
+                    groups.append((k.key, cursor, cursor + k.dim))
+                    cursor += k.dim
+            expected = cursor
+        if vec.shape[0] != expected:
+            raise ObservationError(
+                f"state vector has {vec.shape[0]} values, expected {expected} "
+                f"({', '.join(f'{k} {e - s}' for k, s, e in groups)})"
+            )
+        for key, start, end in groups:
+            parts[key] = vec[start:end]
+    for key, value in extra.items():
+        parts[key] = np.asarray(value, np.float32)
+    return parts
+
+
+def assemble_observation(
+    spec_or_layout: EmbodimentSpec | ModalityLayout,
+    state: np.ndarray | Mapping[str, Any],
+    frames: Mapping[str, Frame | np.ndarray] | None,
+    task: str,
+    dialect: str = "n1.5",
+    batched: bool = False,
+    extra: Mapping[str, Any] | None = None,
+    layout: ModalityLayout | None = None,
+) -> dict[str, Any]:
+    """Build one observation (T = 1) for a policy.
+
+    ``state``: the spec's state vector (``spec.state_names`` order) or ``{key: values}``;
+    ``frames``: camera name -> :class:`Frame` or uint8 image (resized, BGR converted);
+    ``extra``: values for additional state keys (e.g. :func:`derived_state`).
+    Pass a spec and a backend ``layout`` when the layout is not the spec's own.
+    """
+    _check_dialect(dialect)
+    spec = spec_or_layout if isinstance(spec_or_layout, EmbodimentSpec) else None
+    layout = layout or _layout(spec_or_layout)
+    extra = extra or {}
+    parts = _split_state(layout, spec, state, extra)
+    frames = frames or {}
+    nested = dialect == "n1.6"
+    batched = batched or nested
+
+    video: dict[str, np.ndarray] = {}
+    for v in layout.video:
+        if v.name not in frames:
+            raise ObservationError(
+                f"video.{v.name}: no frame from camera '{v.name}' (cameras read: {sorted(frames)})"
+            )
+        img = prepare_frame(frames[v.name], v.height, v.width, v.name)[None]
+        video[v.name] = img[None] if batched else img
+    states: dict[str, np.ndarray] = {}
+    for k in layout.state:
+        if k.key not in parts:
+            raise ObservationError(
+                f"state.{k.key}: no value (have {sorted(parts)}); the layout wants {k.dim} dims"
+            )
+        value = parts[k.key].reshape(-1)
+        if value.shape[0] != k.dim:
+            raise ObservationError(
+                f"state.{k.key}: {value.shape[0]} values, the layout expects {k.dim}"
+                + (f" {list(k.names)}" if k.names else "")
+            )
+        row = value[None]
+        states[k.key] = row[None] if batched else row
+    text = str(task)
+    if nested:
+        return {
+            "video": video,
+            "state": states,
+            "language": {layout.language_key: [[text]]},
+        }
+    obs: dict[str, Any] = {f"video.{k}": v for k, v in video.items()}
+    obs.update({f"state.{k}": v for k, v in states.items()})
+    obs[layout.language_key] = [text]
+    return obs
+
+
+# -- validation ------------------------------------------------------------------------------
+def _check_array(
+    name: str, value: Any, dtype: type, shape: tuple[int | None, ...], what: str
+) -> None:
+    if not isinstance(value, np.ndarray):
+        raise ObservationError(f"{name}: expected a numpy array {what}, got {type(value).__name__}")
+    if value.dtype == object:
+        raise ObservationError(f"{name}: object array; expected {np.dtype(dtype).name} {what}")
+    if value.dtype != dtype:
+        raise ObservationError(
+            f"{name}: dtype {value.dtype}, expected {np.dtype(dtype).name} {what}"
+        )
+    ok = value.ndim == len(shape) and all(
+        want is None or got == want for got, want in zip(value.shape, shape)
+    )
+    if not ok:
+        raise ObservationError(f"{name}: shape {value.shape}, expected {what}")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        bad = np.argwhere(~np.isfinite(value))[0].tolist()
+        raise ObservationError(f"{name}: non-finite value (NaN/inf) at index {bad}")
+
+
+def _check_language(name: str, value: Any, batched: bool, nested: bool) -> None:
+    want = "[[str]]" if nested else ("list of str (one per batch element)" if batched else "[str]")
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ObservationError(f"{name}: expected {want}, got {type(value).__name__}")
+    items = value
+    if nested:
+        if not all(isinstance(v, (list, tuple)) and v for v in value):
+            raise ObservationError(f"{name}: expected {want}, got {value!r:.80}")
+        items = [s for v in value for s in v]
+    elif not batched and len(value) != 1:
+        raise ObservationError(f"{name}: expected {want} with one string, got {len(value)}")
+    if not all(isinstance(s, str) for s in items):
+        raise ObservationError(f"{name}: expected {want}, got {value!r:.80}")
+
+
+def validate_observation(
+    observation: Mapping[str, Any],
+    layout: EmbodimentSpec | ModalityLayout,
+    dialect: str = "n1.5",
+    batched: bool | None = None,
+) -> None:
+    """Raise :class:`ObservationError` naming the first wrong key, dtype, shape or value.
+
+    ``batched=None`` infers the batch dimension from the first state array (N1.5); N1.6
+    observations are always batched.
+    """
+    _check_dialect(dialect)
+    layout = _layout(layout)
+    if not isinstance(observation, Mapping):
+        raise ObservationError(f"observation must be a dict, got {type(observation).__name__}")
+    nested = dialect == "n1.6"
+    if nested:
+        _validate_nested(observation, layout)
+        return
+    expected = (
+        [f"video.{v.name}" for v in layout.video]
+        + [f"state.{k.key}" for k in layout.state]
+        + [layout.language_key]
+    )
+    missing = [k for k in expected if k not in observation]
+    if missing:
+        raise ObservationError(f"observation is missing {missing}; expected keys {expected}")
+    extra = [k for k in observation if k not in expected]
+    if extra:
+        raise ObservationError(f"observation has unexpected keys {extra}; expected {expected}")
+    if batched is None:
+        first = observation[expected[len(layout.video)]] if layout.state else None
+        batched = isinstance(first, np.ndarray) and first.ndim == 3
+    b: int | None = None
+    for k in layout.state:
+        name = f"state.{k.key}"
+        value = observation[name]
+        if batched and isinstance(value, np.ndarray) and value.ndim == 3:
+            b = value.shape[0] if b is None else b
+        shape = (b, None, k.dim) if batched else (None, k.dim)
+        what = f"float32 ({'B, ' if batched else ''}T, {k.dim})"
+        _check_array(name, value, np.float32, shape, what)
+    for v in layout.video:
+        name = f"video.{v.name}"
+        shape = (b, None, v.height, v.width, 3) if batched else (None, v.height, v.width, 3)
+        what = f"uint8 ({'B, ' if batched else ''}T, {v.height}, {v.width}, 3)"
+        _check_array(name, observation[name], np.uint8, shape, what)
+    _check_language(layout.language_key, observation[layout.language_key], batched, False)
+
+
+def _validate_nested(observation: Mapping[str, Any], layout: ModalityLayout) -> None:
+    sections = {"video", "state", "language"}
+    extra = [k for k in observation if k not in sections]
+    if extra:
+        raise ObservationError(
+            f"N1.6 observation has unexpected keys {extra}; expected {sorted(sections)}"
+        )
+    want = {
+        "video": [v.name for v in layout.video],
+        "state": [k.key for k in layout.state],
+        "language": [layout.language_key],
+    }
+    for section, keys in want.items():
+        part = observation.get(section, {})
+        if not isinstance(part, Mapping):
+            raise ObservationError(f"{section}: expected a dict, got {type(part).__name__}")
+        missing = [k for k in keys if k not in part]
+        if missing:
+            raise ObservationError(f"{section}: missing {missing}; expected {keys}")
+        unknown = [k for k in part if k not in keys]
+        if unknown:
+            raise ObservationError(f"{section}: unexpected keys {unknown}; expected {keys}")
+    b: int | None = None
+    for k in layout.state:
+        value = observation["state"][k.key]
+        if b is None and isinstance(value, np.ndarray) and value.ndim == 3:
+            b = value.shape[0]
+        _check_array(
+            f"state.{k.key}", value, np.float32, (b, None, k.dim), f"float32 (B, T, {k.dim})"
+        )
+    for v in layout.video:
+        _check_array(
+            f"video.{v.name}",
+            observation["video"][v.name],
+            np.uint8,
+            (b, None, v.height, v.width, 3),
+            f"uint8 (B, T, {v.height}, {v.width}, 3)",
+        )
+    _check_language(
+        f"language.{layout.language_key}",
+        observation["language"][layout.language_key],
+        True,
+        True,
+    )
+
+
+__all__ = [
+    "DERIVED_STATE_KEYS",
+    "DIALECTS",
+    "assemble_observation",
+    "derived_state",
+    "prepare_frame",
+    "projected_gravity",
+    "resize_image",
+    "validate_observation",
+]
