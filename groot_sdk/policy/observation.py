@@ -318,9 +318,11 @@ def validate_observation(
         _check_array(name, value, np.float32, shape, what)
     for v in layout.video:
         name = f"video.{v.name}"
-        shape = (b, None, v.height, v.width, 3) if batched else (None, v.height, v.width, 3)
+        vshape: tuple[int | None, ...] = (
+            (b, None, v.height, v.width, 3) if batched else (None, v.height, v.width, 3)
+        )
         what = f"uint8 ({'B, ' if batched else ''}T, {v.height}, {v.width}, 3)"
-        _check_array(name, observation[name], np.uint8, shape, what)
+        _check_array(name, observation[name], np.uint8, vshape, what)
     _check_language(layout.language_key, observation[layout.language_key], batched, False)
 
 
