@@ -22,7 +22,6 @@ from groot_sdk.rl.evaluate import (
 
 _LAZY = {
     "ResidualWrapper": "groot_sdk.rl.residual",
-    "chunk_to_command": "groot_sdk.rl.residual",
     "OffsetBackend": "groot_sdk.rl.offset",
     "EmbodimentEnv": "groot_sdk.rl.env",
     "make_env": "groot_sdk.rl.env",
@@ -48,7 +47,6 @@ __all__ = [
     "ResidualWrapper",
     "TrainConfig",
     "Verdict",
-    "chunk_to_command",
     "evaluate_policy",
     "make_env",
     "run_episodes",

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import ActionError, ObservationError, require
+from groot_sdk.policy.actions import ActionDecoder, ActionMap
 from groot_sdk.policy.backend import ActionChunk, PolicyBackend
-from groot_sdk.spec import EmbodimentSpec, Representation
+from groot_sdk.spec import EmbodimentSpec
 
 gym = require("gymnasium", "rl", "residual RL")
 
@@ -28,36 +29,6 @@ gym = require("gymnasium", "rl", "residual RL")
 Observe = Callable[[Any], np.ndarray]
 #: () -> {camera: uint8 (H, W, 3)}, for bases whose layout has video
 Frames = Callable[[], Mapping[str, np.ndarray]]
-
-
-def chunk_to_command(
-    spec: EmbodimentSpec, chunk: ActionChunk, step: int = 0, state: np.ndarray | None = None
-) -> np.ndarray:
-    """Row ``step`` of an action chunk as the spec's joint-order command vector.
-
-    Relative groups are added to the current joint positions (``state`` when the state
-    vector is the joint positions).
-    """
-    out = np.empty(spec.action_dim, np.float32)
-    for g in spec.action_groups:
-        key = f"action.{g.key}"
-        if key not in chunk:
-            raise ActionError(f"base action chunk has no '{key}'; it has {sorted(chunk)}")
-        arr = np.asarray(chunk[key], np.float32)
-        if arr.ndim == 1:
-            arr = arr[None]
-        if arr.ndim != 2 or arr.shape[1] != g.size:
-            raise ActionError(f"{key}: shape {arr.shape}, expected (horizon, {g.size})")
-        row = arr[min(step, arr.shape[0] - 1)]
-        if g.representation is Representation.RELATIVE:
-            if state is None or spec.state_dims is not None:
-                raise ActionError(f"{key} is relative but the joint positions are not observed")
-            row = row + np.asarray(state, np.float32)[g.slice]
-        out[g.slice] = row
-    if not np.isfinite(out).all():
-        bad = [spec.joint_names[i] for i in np.flatnonzero(~np.isfinite(out))]
-        raise ActionError(f"base action is not finite for joints {bad}")
-    return out
 
 
 class ResidualWrapper(gym.Wrapper):
@@ -82,6 +53,8 @@ class ResidualWrapper(gym.Wrapper):
         include_base_action: bool = True,
         replan_every: int = 1,
         residual_penalty: float = 0.0,
+        action_map: ActionMap | None = None,
+        gripper: str | None = None,
     ) -> None:
         super().__init__(env)
         if not alpha >= 0:
@@ -106,6 +79,8 @@ class ResidualWrapper(gym.Wrapper):
             self.lower = np.maximum(self.lower, space.low.astype(np.float32))
             self.upper = np.minimum(self.upper, space.high.astype(np.float32))
         self.scale = (self.upper - self.lower) / 2.0
+        self.decoder = ActionDecoder(spec, base.layout, action_map, gripper)
+        self._defaults = np.asarray(spec.defaults, np.float32)
         self.uses_video = bool(base.layout.video)
         if self.uses_video and frames is None:
             names = [f"video.{v.name}" for v in base.layout.video]
@@ -113,7 +88,7 @@ class ResidualWrapper(gym.Wrapper):
         width = spec.state_dim + (spec.action_dim if include_base_action else 0)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (width,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
-        self._chunk: ActionChunk | None = None
+        self._chunk: np.ndarray | None = None  # decoded (horizon, dof)
         self._since_plan = 0
         self._state = np.zeros(spec.state_dim, np.float32)
         self._base_action = np.zeros(spec.action_dim, np.float32)
@@ -135,13 +110,19 @@ class ResidualWrapper(gym.Wrapper):
 
     def _query_base(self) -> np.ndarray:
         if self._chunk is None or self._since_plan >= self.replan_every:
-            chunk = self.base.get_action(self._groot_observation())
+            chunk: ActionChunk = self.base.get_action(self._groot_observation())
             if self.base.batched or self.base.dialect == "n1.6":
                 chunk = {k: np.asarray(v)[0] for k, v in chunk.items()}
-            self._chunk, self._since_plan = chunk, 0
-        command = chunk_to_command(self.embodiment_spec, self._chunk, self._since_plan, self._state)
+            self._chunk, self._since_plan = self.decoder.decode(chunk, self._reference()), 0
+        command = self._chunk[min(self._since_plan, len(self._chunk) - 1)]
         self._since_plan += 1
         return np.clip(command, self.lower, self.upper)
+
+    def _reference(self) -> np.ndarray:
+        """Joint positions for relative groups: the state, when the state is the joints."""
+        if self.embodiment_spec.state_dims is None:
+            return self._state
+        return self._defaults
 
     def _observation(self, raw: Any) -> np.ndarray:
         state = np.asarray(self.observe(raw), np.float32).reshape(-1)

@@ -10,7 +10,7 @@ from .conftest import GoalReacher, make_reach, reach_state
 
 gym = pytest.importorskip("gymnasium")
 from groot_sdk.rl.offset import OffsetBackend
-from groot_sdk.rl.residual import ResidualWrapper, chunk_to_command
+from groot_sdk.rl.residual import ResidualWrapper
 
 
 def wrap(spec, base=None, **kw):
@@ -127,23 +127,3 @@ def test_offset_backend(fetch_spec):
         OffsetBackend(ZeroPolicy(fetch_spec), {"arm": [0.0]})
     with pytest.raises(ActionError, match="eef_delta 3"):
         OffsetBackend(ZeroPolicy(fetch_spec), [0.0, 0.0])
-
-
-def test_chunk_to_command_relative(so101_spec):
-    import attrs
-
-    from groot_sdk.spec import Representation
-
-    groups = tuple(
-        attrs.evolve(g, representation=Representation.RELATIVE) if g.key != "gripper" else g
-        for g in so101_spec.action_groups
-    )
-    spec = attrs.evolve(so101_spec, action_groups=groups)
-    chunk = {f"action.{g.key}": np.full((4, g.size), 0.1, np.float32) for g in groups}
-    state = np.arange(spec.dof, dtype=np.float32)
-    cmd = chunk_to_command(spec, chunk, 0, state)
-    for g in groups:
-        want = state[g.slice] + 0.1 if g.representation is Representation.RELATIVE else 0.1
-        assert np.allclose(cmd[g.slice], want)
-    with pytest.raises(ActionError, match="action.gripper"):
-        chunk_to_command(spec, {k: v for k, v in chunk.items() if k != "action.gripper"}, 0, state)
