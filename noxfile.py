@@ -34,7 +34,8 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "groot_sdk", "plugins", "tests", "benchmarks")
+    paths = [p for p in ("groot_sdk", "plugins", "tests", "benchmarks", "examples") if glob.glob(p)]
+    session.run("ruff", "check", *paths, "noxfile.py")
 
 
 @nox.session(python="3.11")
