@@ -1,0 +1,125 @@
+"""Feature statistics: per episode (``episodes_stats.jsonl``), per dataset (``stats.json``) and
+per modality key (``groot dataset stats``).
+
+Numeric features get min/max/mean/std/count plus the q01/q99 quantiles GR00T normalises with;
+video features get LeRobot's per-channel stats of sampled frames scaled to [0, 1], shape
+(3, 1, 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+NUMERIC_STATS = ("min", "max", "mean", "std", "q01", "q99")
+#: how many frames per episode LeRobot samples for image statistics (``sample_indices``)
+IMAGE_SAMPLES = 100
+
+
+def numeric_stats(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Stats over axis 0 of a (T,) or (T, D) array; every stat keeps the feature's shape."""
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if len(a) == 0:
+        raise ValueError("cannot compute statistics of an empty episode")
+    return {
+        "min": a.min(0),
+        "max": a.max(0),
+        "mean": a.mean(0),
+        "std": a.std(0),
+        "q01": np.quantile(a, 0.01, axis=0),
+        "q99": np.quantile(a, 0.99, axis=0),
+        "count": np.array([len(a)]),
+    }
+
+
+def sample_indices(length: int, samples: int = IMAGE_SAMPLES) -> list[int]:
+    """Evenly spaced frame indices (LeRobot v2.1 samples images the same way)."""
+    if length <= samples:
+        return list(range(length))
+    return np.round(np.linspace(0, length - 1, samples)).astype(int).tolist()
+
+
+def image_stats(frames: Sequence[np.ndarray] | np.ndarray, count: int) -> dict[str, np.ndarray]:
+    """Per-channel stats of uint8 (N, H, W, 3) frames, in [0, 1], shaped (3, 1, 1)."""
+    a = np.asarray(frames, dtype=np.float32) / 255.0
+    flat = a.reshape(-1, 3)
+    out = {
+        "min": flat.min(0),
+        "max": flat.max(0),
+        "mean": flat.mean(0, dtype=np.float64),
+        "std": flat.std(0, dtype=np.float64),
+    }
+    stats = {k: np.asarray(v, np.float64).reshape(3, 1, 1) for k, v in out.items()}
+    stats["count"] = np.array([count])
+    return stats
+
+
+def episode_stats(
+    columns: Mapping[str, np.ndarray], video_samples: Mapping[str, Sequence[np.ndarray]]
+) -> dict[str, dict[str, np.ndarray]]:
+    length = len(next(iter(columns.values())))
+    stats = {
+        key: numeric_stats(np.stack(list(v)) if v.dtype == object else v)
+        for key, v in columns.items()
+    }
+    for key, frames in video_samples.items():
+        if len(frames):
+            stats[key] = image_stats(frames, length)
+    return stats
+
+
+def to_json(stats: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
+    return {k: {s: np.asarray(v).tolist() for s, v in st.items()} for k, st in stats.items()}
+
+
+def aggregate(episodes: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Dataset stats from per-episode stats: exact min/max/mean/std; quantiles approximated by
+    the count-weighted mean of the episodes' quantiles (LeRobot's aggregation does likewise)."""
+    keys = {k for ep in episodes for k in ep}
+    out: dict[str, dict[str, Any]] = {}
+    for key in sorted(keys):
+        parts = [ep[key] for ep in episodes if key in ep]
+        counts = np.array([float(np.asarray(p["count"]).reshape(-1)[0]) for p in parts])
+        w = counts / counts.sum()
+        means = np.stack([np.asarray(p["mean"], np.float64) for p in parts])
+        stds = np.stack([np.asarray(p["std"], np.float64) for p in parts])
+        wshape = (-1,) + (1,) * (means.ndim - 1)
+        mean = (means * w.reshape(wshape)).sum(0)
+        var = ((stds**2 + (means - mean) ** 2) * w.reshape(wshape)).sum(0)
+        agg = {
+            "min": np.min(np.stack([np.asarray(p["min"]) for p in parts]), 0),
+            "max": np.max(np.stack([np.asarray(p["max"]) for p in parts]), 0),
+            "mean": mean,
+            "std": np.sqrt(var),
+            "count": np.array([int(counts.sum())]),
+        }
+        for q in ("q01", "q99"):
+            if all(q in p for p in parts):
+                qs = np.stack([np.asarray(p[q], np.float64) for p in parts])
+                agg[q] = (qs * w.reshape(wshape)).sum(0)
+        out[key] = {s: np.asarray(v).tolist() for s, v in agg.items()}
+    return out
+
+
+def modality_stats(
+    columns: Mapping[str, np.ndarray], modality: Mapping[str, Any]
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Exact stats per ``state.<key>`` / ``action.<key>`` of modality.json over all rows.
+
+    ``columns``: the concatenated ``observation.state`` / ``action`` (or other original_key)
+    columns of the whole dataset, each (N, D).
+    """
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for section, default_col in (("state", "observation.state"), ("action", "action")):
+        for key, entry in modality.get(section, {}).items():
+            col = entry.get("original_key", default_col)
+            values = np.asarray(columns[col])[:, int(entry["start"]) : int(entry["end"])]
+            st = numeric_stats(values)
+            out.setdefault(section, {})[key] = {
+                s: np.asarray(st[s]).tolist() for s in NUMERIC_STATS
+            }
+    return out

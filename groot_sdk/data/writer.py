@@ -1,0 +1,435 @@
+"""A crash-safe LeRobot v2.1 dataset writer.
+
+An episode is written under ``.incomplete/`` first (parquet + one mp4 per camera), then its
+files are renamed into ``data/`` and ``videos/``, and only then is the metadata rewritten
+(each file atomically, ``info.json`` last). A process killed at any point leaves every earlier
+episode valid; reopening the dataset discards the leftovers and repairs the totals.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.data import layout as L
+from groot_sdk.data.stats import IMAGE_SAMPLES, aggregate, episode_stats, to_json
+from groot_sdk.data.video import VideoEncoder
+from groot_sdk.errors import GrootError, require
+from groot_sdk.spec import EmbodimentSpec
+
+log = logging.getLogger(__name__)
+
+
+class DatasetError(GrootError, ValueError):
+    """A dataset cannot be written or read as asked (names the file, episode and key)."""
+
+
+def _pa():
+    return require("pyarrow", "data", "writing parquet")
+
+
+def video_keys(features: Mapping[str, Any]) -> list[str]:
+    return [k for k, f in features.items() if f.get("dtype") == "video"]
+
+
+def spec_features(spec: EmbodimentSpec, fps: float) -> dict[str, Any]:
+    """LeRobot features of ``spec`` with the video fps set to the recording rate."""
+    from groot_sdk.modality import lerobot_features
+
+    feats = lerobot_features(spec)
+    for key in video_keys(feats):
+        feats[key]["info"]["video.fps"] = float(fps)
+    return feats
+
+
+class PendingEpisode:
+    """An episode being written under ``.incomplete/``; invisible to readers until committed."""
+
+    def __init__(self, writer: DatasetWriter, index: int) -> None:
+        self.writer = writer
+        self.index = index
+        self.dir = writer.root / L.INCOMPLETE / f"episode_{index:06d}"
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self._encoders: dict[str, VideoEncoder] = {}
+        self._samples: dict[str, list[np.ndarray]] = {}
+        self._stride: dict[str, int] = {}
+
+    def add_frame(self, key: str, image: np.ndarray) -> None:
+        """Encode the next frame of video feature ``key`` (uint8 (H, W, 3) RGB)."""
+        enc = self._encoders.get(key)
+        if enc is None:
+            feat = self.writer.features.get(key)
+            if feat is None or feat.get("dtype") != "video":
+                raise DatasetError(f"episode {self.index}: '{key}' is not a video feature")
+            h, w = int(feat["shape"][0]), int(feat["shape"][1])
+            enc = VideoEncoder(
+                self.dir / f"{key}.mp4", w, h, self.writer.fps, self.writer.video_options
+            )
+            self._encoders[key] = enc
+            self._samples[key], self._stride[key] = [], 1
+        n = enc.frames
+        enc.add(image)
+        # keep an evenly spaced subsample (at most 2 * IMAGE_SAMPLES) for image statistics
+        if n % self._stride[key] == 0:
+            samples = self._samples[key]
+            samples.append(image[::4, ::4].copy())
+            if len(samples) >= 2 * IMAGE_SAMPLES:
+                self._samples[key] = samples[::2]
+                self._stride[key] *= 2
+
+    def frames(self, key: str) -> int:
+        enc = self._encoders.get(key)
+        return 0 if enc is None else enc.frames
+
+    def close_videos(self) -> None:
+        for enc in self._encoders.values():
+            enc.close()
+
+    def discard(self) -> None:
+        for enc in self._encoders.values():
+            enc.abort()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DatasetWriter:
+    """Writes (or appends to) a LeRobot v2.1 dataset with GR00T's ``meta/modality.json``."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        features: Mapping[str, Any],
+        fps: float,
+        robot_type: str = "",
+        modality: Mapping[str, Any] | None = None,
+        chunks_size: int = L.DEFAULT_CHUNKS_SIZE,
+        video_options: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.features = {k: dict(v) for k, v in features.items()}
+        for key in L.INDEX_COLUMNS:
+            if key not in self.features:
+                raise DatasetError(f"features lack the index column '{key}'")
+        self.fps = float(fps)
+        if not self.fps > 0:
+            raise DatasetError(f"fps must be positive, got {fps}")
+        self.robot_type = robot_type
+        self.modality = dict(modality) if modality is not None else None
+        self.video_options = video_options
+        self.video_keys = video_keys(self.features)
+        self.layout = L.DatasetLayout(self.root, chunks_size)
+        self.episodes: list[dict[str, Any]] = []
+        self.episodes_stats: list[dict[str, Any]] = []
+        self.tasks: dict[str, int] = {}
+        self.total_frames = 0
+        self._pending: PendingEpisode | None = None
+        if self.layout.meta(L.INFO).exists():
+            self._resume()
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if self.modality is not None:
+                L.atomic_write_json(self.layout.meta(L.MODALITY), self.modality)
+            self._write_meta()
+
+    @classmethod
+    def for_spec(
+        cls, root: str | Path, spec: EmbodimentSpec, fps: float | None = None, **kw: Any
+    ) -> DatasetWriter:
+        from groot_sdk.modality import modality_json
+
+        fps = float(fps or spec.rates.policy_hz)
+        return cls(
+            root,
+            features=spec_features(spec, fps),
+            fps=fps,
+            robot_type=spec.robot_type or spec.name,
+            modality=modality_json(spec),
+            **kw,
+        )
+
+    # -- reopening --------------------------------------------------------------------------
+    def _resume(self) -> None:
+        info = L.read_json(self.layout.meta(L.INFO))
+        where = f"{self.root}: cannot append"
+        if info.get("codebase_version") != L.CODEBASE_VERSION:
+            raise DatasetError(
+                f"{where}: it is LeRobot {info.get('codebase_version')}, not {L.CODEBASE_VERSION}"
+            )
+        if abs(float(info["fps"]) - self.fps) > 1e-6:
+            raise DatasetError(f"{where}: it is recorded at {info['fps']} fps, not {self.fps:g}")
+        theirs = info.get("features", {})
+        for key in sorted(set(theirs) | set(self.features)):
+            a, b = theirs.get(key), self.features.get(key)
+            if a is None or b is None:
+                side = "dataset" if a is None else "recording"
+                raise DatasetError(f"{where}: feature '{key}' is missing from the {side}")
+            if a.get("dtype") != b.get("dtype") or list(a.get("shape", [])) != list(b["shape"]):
+                raise DatasetError(
+                    f"{where}: feature '{key}' is {a.get('dtype')} {a.get('shape')} in the "
+                    f"dataset but {b.get('dtype')} {b['shape']} in this recording"
+                )
+        self.layout = L.DatasetLayout.from_info(self.root, info)
+        mod_path = self.layout.meta(L.MODALITY)
+        if self.modality is not None and mod_path.exists():
+            if L.read_json(mod_path) != self.modality:
+                raise DatasetError(f"{where}: meta/modality.json differs from this embodiment's")
+        elif self.modality is not None:
+            L.atomic_write_json(mod_path, self.modality)
+        self.robot_type = info.get("robot_type") or self.robot_type
+        self.episodes = self._read_rows(L.EPISODES)
+        stats = {r["episode_index"]: r for r in self._read_rows(L.EPISODES_STATS)}
+        self.tasks = {r["task"]: int(r["task_index"]) for r in self._read_rows(L.TASKS)}
+        # keep only episodes whose files all exist (a crash may have cut a commit short)
+        kept = []
+        for ep in sorted(self.episodes, key=lambda e: e["episode_index"]):
+            i = int(ep["episode_index"])
+            files = [self.layout.data_file(i)] + [
+                self.layout.video_file(i, k) for k in self.video_keys
+            ]
+            if i != len(kept) or not all(f.exists() for f in files) or i not in stats:
+                log.warning("%s: dropping incomplete episode %d", self.root, i)
+                break
+            kept.append(ep)
+        self.episodes = kept
+        self.episodes_stats = [stats[int(e["episode_index"])] for e in kept]
+        self.total_frames = sum(int(e["length"]) for e in kept)
+        self._remove_leftovers()
+        self._write_meta()
+
+    def _read_rows(self, name: str) -> list[dict[str, Any]]:
+        path = self.layout.meta(name)
+        return L.read_jsonl(path) if path.exists() else []
+
+    def _remove_leftovers(self) -> None:
+        """Delete unfinished episodes and files of episodes the metadata does not list."""
+        shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)
+        n = len(self.episodes)
+        for pattern in ("data/*/*.parquet", "videos/*/*/*.mp4"):
+            for path in self.root.glob(pattern):
+                stem = path.stem
+                if stem.startswith("episode_") and stem[8:].isdigit() and int(stem[8:]) >= n:
+                    log.warning("%s: removing leftover %s", self.root, self.layout.rel(path))
+                    path.unlink()
+
+    # -- writing ----------------------------------------------------------------------------
+    @property
+    def num_episodes(self) -> int:
+        return len(self.episodes)
+
+    def new_episode(self) -> PendingEpisode:
+        if self._pending is not None:
+            raise DatasetError(f"episode {self._pending.index} is still being written")
+        self._pending = PendingEpisode(self, self.num_episodes)
+        return self._pending
+
+    def discard(self, pending: PendingEpisode) -> None:
+        pending.discard()
+        if self._pending is pending:
+            self._pending = None
+
+    def commit(
+        self,
+        pending: PendingEpisode,
+        columns: Mapping[str, np.ndarray],
+        tasks: str | Sequence[str],
+        *,
+        timestamps: np.ndarray | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Make ``pending`` part of the dataset; returns its ``episodes.jsonl`` row.
+
+        ``columns``: every non-index, non-video feature as a (T, ...) array. ``tasks``: one
+        task for the episode or one per frame. ``timestamps`` default to ``frame_index / fps``
+        (the times the video frames are encoded at).
+        """
+        if pending is not self._pending:
+            raise DatasetError(f"episode {pending.index} is not the one being written")
+        try:
+            row = self._commit(pending, columns, tasks, timestamps, extra or {})
+        except BaseException:
+            self.discard(pending)
+            raise
+        self._pending = None
+        return row
+
+    def _commit(self, pending, columns, tasks, timestamps, extra) -> dict[str, Any]:
+        ep = pending.index
+        where = f"episode {ep}"
+        missing = [
+            k
+            for k, f in self.features.items()
+            if f["dtype"] != "video" and k not in L.INDEX_COLUMNS and k not in columns
+        ]
+        if missing:
+            raise DatasetError(f"{where}: no values for features {missing}")
+        arrays = {k: np.asarray(v) for k, v in columns.items()}
+        lengths = {k: len(v) for k, v in arrays.items()}
+        length = next(iter(lengths.values()), 0)
+        if length == 0:
+            raise DatasetError(f"{where}: has no frames")
+        if len(set(lengths.values())) != 1:
+            raise DatasetError(f"{where}: columns have different lengths {lengths}")
+        for key in self.video_keys:
+            if pending.frames(key) != length:
+                raise DatasetError(
+                    f"{where}: video '{key}' has {pending.frames(key)} frames for {length} rows"
+                )
+        task_list = [tasks] * length if isinstance(tasks, str) else list(tasks)
+        if len(task_list) != length:
+            raise DatasetError(f"{where}: {len(task_list)} tasks for {length} frames")
+        new_tasks = dict(self.tasks)
+        for t in task_list:
+            new_tasks.setdefault(t, len(new_tasks))
+        if timestamps is None:
+            ts = (np.arange(length) / self.fps).astype(np.float32)
+        else:
+            ts = np.asarray(timestamps, np.float32)
+        index_cols = {
+            "timestamp": ts,
+            "frame_index": np.arange(length, dtype=np.int64),
+            "episode_index": np.full(length, ep, np.int64),
+            "index": np.arange(self.total_frames, self.total_frames + length, dtype=np.int64),
+            "task_index": np.array([new_tasks[t] for t in task_list], np.int64),
+        }
+        all_cols = {**arrays, **index_cols}
+        tmp_parquet = pending.dir / "data.parquet"
+        write_parquet(tmp_parquet, all_cols, self.features, where)
+        pending.close_videos()
+        numeric = {k: v for k, v in all_cols.items() if self.features[k]["dtype"] != "string"}
+        stats = episode_stats(numeric, pending._samples)
+        # files into place: videos, then data; the metadata below is the commit point
+        for key in self.video_keys:
+            L.move_into_place(pending.dir / f"{key}.mp4", self.layout.video_file(ep, key))
+        L.move_into_place(tmp_parquet, self.layout.data_file(ep))
+        shutil.rmtree(pending.dir, ignore_errors=True)
+        ep_tasks = list(dict.fromkeys(task_list))
+        row = {"episode_index": ep, "tasks": ep_tasks, "length": length, **extra}
+        self.tasks = new_tasks
+        self.episodes.append(row)
+        self.episodes_stats.append({"episode_index": ep, "stats": to_json(stats)})
+        self.total_frames += length
+        self._write_meta()
+        return row
+
+    def write_episode(
+        self,
+        columns: Mapping[str, np.ndarray],
+        videos: Mapping[str, np.ndarray],
+        tasks: str | Sequence[str],
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """Write a whole episode at once (converters): ``videos`` maps key -> (T, H, W, 3)."""
+        pending = self.new_episode()
+        try:
+            for key, frames in videos.items():
+                for img in frames:
+                    pending.add_frame(key, img)
+        except BaseException:
+            self.discard(pending)
+            raise
+        return self.commit(pending, columns, tasks, **kw)
+
+    # -- metadata ---------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        n = self.num_episodes
+        return {
+            "codebase_version": L.CODEBASE_VERSION,
+            "robot_type": self.robot_type,
+            "total_episodes": n,
+            "total_frames": self.total_frames,
+            "total_tasks": len(self.tasks),
+            "total_videos": n * len(self.video_keys),
+            "total_chunks": (n + self.layout.chunks_size - 1) // self.layout.chunks_size,
+            "chunks_size": self.layout.chunks_size,
+            "fps": int(self.fps) if float(self.fps).is_integer() else self.fps,
+            "splits": {"train": f"0:{n}"},
+            "data_path": self.layout.data_path,
+            "video_path": self.layout.video_path if self.video_keys else None,
+            "features": self.features,
+        }
+
+    def _write_meta(self) -> None:
+        """Rewrite the metadata, each file atomically; ``info.json`` (the totals) last."""
+        L.atomic_write_jsonl(
+            self.layout.meta(L.TASKS),
+            (
+                {"task_index": i, "task": t}
+                for t, i in sorted(self.tasks.items(), key=lambda x: x[1])
+            ),
+        )
+        L.atomic_write_jsonl(self.layout.meta(L.EPISODES_STATS), self.episodes_stats)
+        if self.episodes_stats:
+            numeric = [
+                {k: v for k, v in e["stats"].items() if self.features[k]["dtype"] != "video"}
+                for e in self.episodes_stats
+            ]
+            L.atomic_write_json(self.layout.meta(L.STATS), aggregate(numeric))
+        L.atomic_write_jsonl(self.layout.meta(L.EPISODES), self.episodes)
+        L.atomic_write_json(self.layout.meta(L.INFO), self.info())
+
+    def close(self) -> None:
+        if self._pending is not None:
+            log.warning("%s: discarding unfinished episode %d", self.root, self._pending.index)
+            self.discard(self._pending)
+        shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)
+
+
+# -- parquet ----------------------------------------------------------------------------------
+_ARROW_TYPES = {
+    "float32": "float32",
+    "float64": "float64",
+    "int64": "int64",
+    "int32": "int32",
+    "bool": "bool_",
+    "string": "string",
+}
+
+
+def arrow_column(values: np.ndarray, feature: Mapping[str, Any], key: str, where: str):
+    pa = _pa()
+    dtype = feature["dtype"]
+    if dtype not in _ARROW_TYPES:
+        raise DatasetError(f"{where}: feature '{key}' has unsupported dtype '{dtype}'")
+    atype = getattr(pa, _ARROW_TYPES[dtype])()
+    shape = [int(s) for s in feature.get("shape", [1])]
+    if dtype == "string":
+        return pa.array([str(v) for v in values], atype)
+    arr = np.asarray(values)
+    if shape == [1]:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise DatasetError(f"{where}: '{key}' should be a scalar per frame, got {arr.shape}")
+        return pa.array(arr.astype(np.dtype(dtype)), atype)
+    if arr.ndim != 1 + len(shape) or list(arr.shape[1:]) != shape:
+        raise DatasetError(
+            f"{where}: '{key}' has shape {list(arr.shape[1:])} per frame, features say {shape}"
+        )
+    if dtype.startswith("float") and not np.isfinite(arr).all():
+        bad = int(np.argwhere(~np.isfinite(arr))[0][0])
+        raise DatasetError(f"{where}: '{key}' has a non-finite value at frame {bad}")
+    flat = pa.array(arr.astype(np.dtype(dtype)).reshape(-1), atype)
+    width = shape[-1]
+    offsets = pa.array(np.arange(0, arr.size + 1, width, dtype=np.int32), pa.int32())
+    col = pa.ListArray.from_arrays(offsets, flat)
+    for dim in reversed(shape[:-1]):  # nested lists for (T, A, B) features
+        offsets = pa.array(np.arange(0, len(col) + 1, dim, dtype=np.int32), pa.int32())
+        col = pa.ListArray.from_arrays(offsets, col)
+    return col
+
+
+def write_parquet(
+    path: Path, columns: Mapping[str, np.ndarray], features: Mapping[str, Any], where: str
+) -> None:
+    pa = _pa()
+    pq = require("pyarrow.parquet", "data", "writing parquet")
+    names = [k for k, f in features.items() if f["dtype"] != "video"]
+    arrays = [arrow_column(columns[k], features[k], k, where) for k in names]
+    pq.write_table(pa.table(arrays, names=names), path)
