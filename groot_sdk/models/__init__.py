@@ -1,0 +1,25 @@
+"""Native model implementations. Importing this package registers them with transformers'
+``AutoConfig``/``AutoModel`` (model type ``gr00t_n1_5``); ``import groot_sdk`` never does, so the
+core stays free of torch."""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoModel
+
+from groot_sdk.models.gr00t_n15 import MODEL_TYPE, GR00TN15, GR00TN15Config
+
+
+def _register() -> None:
+    try:
+        AutoConfig.register(MODEL_TYPE, GR00TN15Config)
+    except ValueError:  # already registered (module reloaded)
+        pass
+    try:
+        AutoModel.register(GR00TN15Config, GR00TN15)
+    except ValueError:
+        pass
+
+
+_register()
+
+__all__ = ["GR00TN15", "GR00TN15Config"]

@@ -1,0 +1,200 @@
+"""Load a GR00T N1.5 checkpoint: a directory or a hub repo id (through the local HF cache).
+
+A checkpoint is ``config.json`` (``model_type: gr00t_n1_5``), safetensors weights (one file or
+shards with ``model.safetensors.index.json``) and ``experiment_cfg/metadata.json``. Every key and
+shape is compared with the model before loading; mismatches are reported by name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from groot_sdk.errors import GrootError
+from groot_sdk.models.gr00t_n15.config import MODEL_TYPE, GR00TN15Config
+
+log = logging.getLogger(__name__)
+
+#: files a hub snapshot needs (no optimizer states, no pickles)
+CHECKPOINT_PATTERNS = [
+    "*.json",
+    "*.safetensors",
+    "experiment_cfg/*",
+    "*.jinja",
+    "*.txt",
+    "*.model",
+]
+
+#: parameters GR00T never uses at inference, which checkpoints may or may not contain
+#: (the tied LM head, the SigLIP pooling head)
+OPTIONAL_PREFIXES = (
+    "backbone.eagle_model.language_model.lm_head.",
+    "backbone.eagle_model.vision_model.vision_model.head.",
+)
+
+
+class CheckpointError(GrootError, ValueError):
+    """A checkpoint is missing files, or its keys/shapes do not match the model."""
+
+
+def resolve_checkpoint(
+    name_or_path: str | os.PathLike[str],
+    revision: str | None = None,
+    local_files_only: bool | None = None,
+    allow_patterns: Iterable[str] = CHECKPOINT_PATTERNS,
+) -> Path:
+    """A local directory as is; a repo id through ``huggingface_hub`` (honours HF_HUB_OFFLINE)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    text = str(name_or_path)
+    if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        raise CheckpointError(f"checkpoint '{text}' is not a directory nor a hub repo id")
+    from huggingface_hub import snapshot_download
+
+    kwargs: dict[str, Any] = {"repo_id": text, "revision": revision}
+    if local_files_only is not None:
+        kwargs["local_files_only"] = local_files_only
+    try:
+        return Path(snapshot_download(allow_patterns=list(allow_patterns), **kwargs))
+    except Exception as exc:  # hub errors have many types; the message is what matters
+        raise CheckpointError(f"cannot get checkpoint '{text}': {exc}") from exc
+
+
+def load_config(directory: Path) -> GR00TN15Config:
+    file = directory / "config.json"
+    if not file.is_file():
+        raise CheckpointError(f"{directory} has no config.json")
+    data = json.loads(file.read_text())
+    if data.get("model_type") != MODEL_TYPE:
+        raise CheckpointError(
+            f"{file}: model_type is '{data.get('model_type')}', expected '{MODEL_TYPE}'"
+        )
+    return GR00TN15Config.from_dict(data)
+
+
+def weight_files(directory: Path) -> list[Path]:
+    index = directory / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        missing = [s for s in shards if not (directory / s).is_file()]
+        if missing:
+            raise CheckpointError(f"{directory}: missing weight shards {missing}")
+        return [directory / s for s in shards]
+    files = sorted(directory.glob("*.safetensors"))
+    if not files:
+        raise CheckpointError(f"{directory} has no *.safetensors weights")
+    return files
+
+
+def checkpoint_shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:
+    from safetensors import safe_open
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt") as f:
+            for key in f.keys():
+                shapes[key] = tuple(f.get_slice(key).get_shape())
+    return shapes
+
+
+def compare_keys(
+    model_shapes: dict[str, tuple[int, ...]], ckpt_shapes: dict[str, tuple[int, ...]]
+) -> list[str]:
+    """Problems as readable lines: missing keys, unexpected keys, shape mismatches."""
+
+    def optional(key: str) -> bool:
+        return key.startswith(OPTIONAL_PREFIXES)
+
+    missing = sorted(k for k in model_shapes if k not in ckpt_shapes and not optional(k))
+    unexpected = sorted(k for k in ckpt_shapes if k not in model_shapes and not optional(k))
+    shapes = sorted(
+        f"{k}: checkpoint {list(ckpt_shapes[k])} vs model {list(model_shapes[k])}"
+        for k in model_shapes
+        if k in ckpt_shapes and tuple(ckpt_shapes[k]) != tuple(model_shapes[k])
+    )
+    problems = []
+    if missing:
+        problems.append(f"missing keys ({len(missing)}): {', '.join(missing[:20])}")
+    if unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected[:20])}")
+    if shapes:
+        problems.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes[:20])}")
+    return problems
+
+
+def load_model(
+    name_or_path: str | os.PathLike[str],
+    *,
+    config: GR00TN15Config | None = None,
+    dtype: torch.dtype | str | None = None,
+    torch_dtype: torch.dtype | str | None = None,
+    device: str | torch.device = "cpu",
+    revision: str | None = None,
+    local_files_only: bool | None = None,
+    **_: Any,
+):
+    """Build the model from ``config.json`` and load its safetensors weights, strictly."""
+    from safetensors.torch import load_file
+
+    from groot_sdk.models.gr00t_n15.modeling import GR00TN15
+
+    directory = resolve_checkpoint(name_or_path, revision, local_files_only)
+    if config is None or not isinstance(config, GR00TN15Config):
+        config = load_config(directory)
+    files = weight_files(directory)
+    model = GR00TN15(config)
+    model_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    ckpt = checkpoint_shapes(files)
+    embed = "backbone.eagle_model.language_model.model.embed_tokens.weight"
+    head = OPTIONAL_PREFIXES[0] + "weight"
+    renames = {}
+    if embed not in ckpt and head in ckpt:  # tied weights saved under the head's name
+        renames[head] = embed
+        ckpt[embed] = ckpt.pop(head)
+    problems = compare_keys(model_shapes, ckpt)
+    if problems:
+        raise CheckpointError(f"checkpoint {directory} does not match GR00T N1.5: " + " | ".join(problems))
+    state: dict[str, torch.Tensor] = {}
+    for file in files:
+        state.update(load_file(str(file)))
+    for old, new in renames.items():
+        state[new] = state.pop(old)
+    result = model.load_state_dict(state, strict=False)
+    absent = [k for k in result.missing_keys if not k.startswith(OPTIONAL_PREFIXES)]
+    if absent:  # pragma: no cover - compare_keys catches these first
+        raise CheckpointError(f"keys not loaded: {absent[:20]}")
+    if hasattr(model.backbone.eagle_model.language_model, "tie_weights"):
+        model.backbone.eagle_model.language_model.tie_weights()
+    want = dtype or torch_dtype
+    if isinstance(want, str):
+        want = getattr(torch, want)
+    model = model.to(device=device, dtype=want) if want is not None else model.to(device)
+    model.eval()
+    model.checkpoint_dir = directory
+    log.info("loaded GR00T N1.5 from %s (%d tensors)", directory, len(state))
+    return model
+
+
+def save_checkpoint(model, directory: str | os.PathLike[str], metadata: dict[str, Any]) -> Path:
+    """Write ``config.json``, ``model.safetensors`` and ``experiment_cfg/metadata.json``."""
+    from safetensors.torch import save_file
+
+    out = Path(directory)
+    (out / "experiment_cfg").mkdir(parents=True, exist_ok=True)
+    model.config.architectures = ["GR00T_N1_5"]
+    model.config.to_json_file(str(out / "config.json"))
+    state = {
+        k: v.detach().contiguous().clone()
+        for k, v in model.state_dict().items()
+        if not k.startswith(OPTIONAL_PREFIXES[0])  # the LM head is tied to the embeddings
+    }
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "experiment_cfg" / "metadata.json").write_text(json.dumps(metadata, indent=2))
+    return out
