@@ -1,0 +1,87 @@
+"""groot serve: serve a policy backend to robots over Isaac-GR00T's ZeroMQ protocol."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("serve")
+@click.option("--embodiment", "-e", required=True, help="Embodiment the observations come from.")
+@click.option("--policy", "-p", required=True, help="Backend to serve: zero, hold, scripted, ...")
+@click.option("--policy-opt", "policy_opts", multiple=True, metavar="KEY=VALUE",
+              help="Option for the backend (repeatable).")
+@click.option("--dialect", type=click.Choice(["n1.5", "n1.6"]), default="n1.6", show_default=True,
+              help="Isaac-GR00T protocol version to speak.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 exposes the server to the network).")
+@click.option("--port", type=click.IntRange(0, 65535), default=5555, show_default=True,
+              help="TCP port (0: any free port; the address is printed).")
+@click.option("--api-token", envvar="GROOT_API_TOKEN", default=None,
+              help="Require this token in every request (or set GROOT_API_TOKEN).")
+@click.option("--allow-kill", is_flag=True, help="Let clients stop the server ('kill' endpoint).")
+@click.option("--max-message-mb", type=click.FloatRange(0.01, 1024), default=32.0,
+              show_default=True, help="Largest request accepted, in MiB.")
+def command(
+    embodiment: str,
+    policy: str,
+    policy_opts: tuple[str, ...],
+    dialect: str,
+    host: str,
+    port: int,
+    api_token: str | None,
+    allow_kill: bool,
+    max_message_mb: float,
+) -> None:
+    """Serve POLICY for EMBODIMENT until Ctrl-C / SIGTERM.
+
+    Official Isaac-GR00T clients (and `groot run --policy remote://HOST:PORT`) connect to it.
+    """
+    import logging
+    import signal
+
+    from groot_sdk.cli._common import embodiment_entry
+    from groot_sdk.policy.factory import make_backend, parse_options
+    from groot_sdk.remote.codec import Limits
+    from groot_sdk.remote.server import PolicyServer
+
+    log = logging.getLogger("groot_sdk.serve")
+    spec = embodiment_entry(embodiment).spec
+    try:
+        options = parse_options(policy_opts)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy-opt") from None
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_token:
+        log.warning("listening on %s without --api-token: anyone on the network can drive it", host)
+    backend = make_backend(policy, spec, options)
+    try:
+        server = PolicyServer(
+            backend,
+            spec,
+            host=host,
+            port=port,
+            dialect=dialect,
+            api_token=api_token,
+            allow_kill=allow_kill,
+            limits=Limits.from_mb(max_message_mb),
+        )
+    except OSError as exc:
+        backend.close()
+        raise click.ClickException(str(exc)) from None
+
+    def _stop(signum, _frame) -> None:
+        log.info("signal %d: stopping", signum)
+        server.stop()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(
+        f"serving '{policy}' for {spec.name} on {server.address} (dialect {dialect}"
+        f"{', token required' if api_token else ''})",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        backend.close()
+    click.echo(f"stopped after {server.requests} requests ({server.errors} refused)", err=True)

@@ -1,0 +1,247 @@
+"""The wire codec: msgpack maps with numpy arrays as ``.npy`` bytes, as Isaac-GR00T sends them.
+
+An array travels as ``{"__ndarray_class__": True, "as_npy": <bytes of np.save(arr,
+allow_pickle=False)>}``. Decoding never unpickles: the ``.npy`` header is parsed by numpy's
+own header reader (a literal parser, no pickle), object dtypes are refused, and the declared
+shape must match the bytes that follow before any memory is allocated for it. Every size is
+capped (:class:`Limits`) so a hostile message cannot exhaust memory.
+
+Encoding and decoding cache ``.npy`` headers by dtype and shape: a control loop sends the same
+shapes every step, and header formatting/parsing otherwise dominates the codec's cost.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+import numpy as np
+from attrs import frozen
+
+from groot_sdk.errors import GrootError
+
+NDARRAY_TAG = "__ndarray_class__"
+MODALITY_CONFIG_TAG = "__ModalityConfig_class__"
+_NPY_MAGIC = b"\x93NUMPY"
+_HEADER_CACHE_SIZE = 256
+MiB = 1 << 20
+
+
+class CodecError(GrootError, ValueError):
+    """A message could not be encoded or decoded (names the key or limit at fault)."""
+
+
+@frozen
+class Limits:
+    """Caps applied while decoding one message.
+
+    ``max_containers`` bounds the number of msgpack maps and arrays: a few bytes of msgpack
+    can otherwise unpack into gigabytes of empty Python lists.
+    """
+
+    max_message_bytes: int = 32 * MiB
+    max_array_bytes: int = 32 * MiB
+    max_containers: int = 10_000
+    max_container_len: int = 4_096
+    max_str_bytes: int = 1 * MiB
+    max_npy_header_bytes: int = 4_096
+
+    @classmethod
+    def from_mb(cls, max_message_mb: float) -> Limits:
+        size = int(max_message_mb * MiB)
+        return cls(max_message_bytes=size, max_array_bytes=size)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# -- arrays --------------------------------------------------------------------------------
+_encode_headers: dict[tuple[np.dtype, tuple[int, ...]], bytes] = {}
+_decode_headers: dict[bytes, tuple[np.dtype, tuple[int, ...], bool, int]] = {}
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _HEADER_CACHE_SIZE:
+        cache.clear()  # shapes are few in practice; a flood of new ones just resets the cache
+    cache[key] = value
+
+
+def encode_npy(arr: np.ndarray) -> bytes:
+    """The bytes ``np.save(arr, allow_pickle=False)`` writes (header cached per dtype/shape)."""
+    if arr.dtype.hasobject:
+        raise CodecError(f"cannot send an array of dtype {arr.dtype}: object arrays are refused")
+    if arr.dtype.fields is not None or arr.dtype.subdtype is not None:
+        out = io.BytesIO()  # rare structured dtypes: let numpy write the header
+        np.save(out, arr, allow_pickle=False)
+        return out.getvalue()
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
+    key = (arr.dtype, arr.shape)
+    header = _encode_headers.get(key)
+    if header is None:
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            buf, {"descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
+                  "shape": arr.shape}
+        )
+        header = buf.getvalue()
+        _remember(_encode_headers, key, header)
+    return b"".join((header, memoryview(arr.reshape(-1).view(np.uint8))))
+
+
+def _parse_npy_header(data: bytes, limits: Limits) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+    if len(data) < 10 or data[:6] != _NPY_MAGIC:
+        raise CodecError("array payload is not .npy data (bad magic)")
+    major = data[6]
+    if major == 1:
+        (hlen,), start = struct.unpack_from("<H", data, 8), 10
+    elif major == 2:
+        (hlen,), start = struct.unpack_from("<I", data, 8), 12
+    else:
+        raise CodecError(f"unsupported .npy format version {major}")
+    if hlen > limits.max_npy_header_bytes:
+        raise CodecError(f".npy header of {hlen} bytes exceeds {limits.max_npy_header_bytes}")
+    end = start + hlen
+    raw = bytes(data[:end])
+    cached = _decode_headers.get(raw)
+    if cached is not None:
+        return cached
+    if len(data) < end:
+        raise CodecError(".npy header is truncated")
+    fp = io.BytesIO(raw)
+    np.lib.format.read_magic(fp)
+    reader = (
+        np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    )
+    try:
+        shape, fortran, dtype = reader(fp, max_header_size=limits.max_npy_header_bytes)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise CodecError(f"bad .npy header: {exc}") from None
+    if dtype.hasobject:
+        raise CodecError(f"refusing .npy array of dtype {dtype}: object arrays are never loaded")
+    if dtype.itemsize == 0:
+        raise CodecError(f"refusing .npy array of zero-size dtype {dtype}")
+    parsed = (dtype, tuple(int(n) for n in shape), bool(fortran), end)
+    _remember(_decode_headers, raw, parsed)
+    return parsed
+
+
+def decode_npy(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> np.ndarray:
+    """An array from ``.npy`` bytes, with np.load(allow_pickle=False) semantics.
+
+    The shape is checked against the payload length before anything is allocated.
+    ``copy=False`` returns a read-only view of ``data`` (saves one copy of large images).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecError(f"'as_npy' must be bytes, got {type(data).__name__}")
+    dtype, shape, fortran, offset = _parse_npy_header(data, limits)
+    count = 1
+    for n in shape:
+        if n < 0:
+            raise CodecError(f".npy shape {shape} has a negative dimension")
+        count *= n
+    nbytes = count * dtype.itemsize
+    if nbytes > limits.max_array_bytes:
+        raise CodecError(
+            f"array of shape {shape} ({nbytes} bytes) exceeds the {limits.max_array_bytes}-byte cap"
+        )
+    if len(data) - offset != nbytes:
+        raise CodecError(
+            f".npy data is {len(data) - offset} bytes but shape {shape} of {dtype} needs {nbytes}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    arr = arr.reshape(shape, order="F" if fortran else "C")
+    return arr.copy(order="K") if copy else arr
+
+
+# -- messages ------------------------------------------------------------------------------
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return {NDARRAY_TAG: True, "as_npy": encode_npy(obj)}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    raise CodecError(f"cannot encode a {type(obj).__name__} (send arrays, numbers, str, lists, maps)")
+
+
+def encode(obj: Any) -> bytes:
+    """One msgpack message; numpy arrays become ``.npy`` maps, numpy scalars plain numbers."""
+    try:
+        return msgpack.packb(obj, default=_default, use_bin_type=True)
+    except CodecError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CodecError(f"cannot encode message: {exc}") from None
+
+
+def _object_hook(limits: Limits, counter: list[int], copy: bool) -> Callable[[dict], Any]:
+    def hook(obj: dict) -> Any:
+        counter[0] += 1
+        if counter[0] > limits.max_containers:
+            raise CodecError(f"message has more than {limits.max_containers} maps/lists")
+        if NDARRAY_TAG in obj:
+            return decode_npy(obj.get("as_npy"), limits, copy=copy)
+        if MODALITY_CONFIG_TAG in obj:
+            return _modality_config(obj.get("as_json"))
+        return obj
+
+    return hook
+
+
+def _modality_config(value: Any) -> dict[str, Any]:
+    # N1.5 sends a JSON string, N1.6 a map; either way a plain dict comes out
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise CodecError(f"bad ModalityConfig JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise CodecError("ModalityConfig 'as_json' must be a map or a JSON string")
+    return value
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise CodecError(f"msgpack extension type {code} is not accepted")
+
+
+def decode(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> Any:
+    """Decode one message; raises :class:`CodecError` for anything malformed or oversized.
+
+    ``copy=False`` leaves large arrays as read-only views of the message buffer.
+    """
+    size = len(data) if not isinstance(data, memoryview) else data.nbytes
+    if size > limits.max_message_bytes:
+        raise CodecError(f"message of {size} bytes exceeds the {limits.max_message_bytes}-byte cap")
+    counter = [0]
+
+    def list_hook(obj: list) -> list:
+        counter[0] += 1
+        if counter[0] > limits.max_containers:
+            raise CodecError(f"message has more than {limits.max_containers} maps/lists")
+        return obj
+
+    try:
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            object_hook=_object_hook(limits, counter, copy),
+            list_hook=list_hook,
+            ext_hook=_no_ext,
+            max_str_len=limits.max_str_bytes,
+            max_bin_len=limits.max_message_bytes,
+            max_array_len=limits.max_container_len,
+            max_map_len=limits.max_container_len,
+            max_ext_len=0,
+        )
+    except CodecError:
+        raise
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise CodecError(f"malformed msgpack: {exc}") from None
+    except (ValueError, TypeError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
+        raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,236 @@
+"""The shapes observations and actions take on the wire, and conversions between them.
+
+Isaac-GR00T clients send three forms, and expect the reply in the matching one:
+
+* **flat** (N1.5 ``service.py``, N1.6 ``Gr00tSimPolicyWrapper``): ``video.<cam>``,
+  ``state.<key>``, the language key; unbatched (T, ...) or batched (B, T, ...). Reply:
+  ``action.<key>`` arrays, (H, D) or (B, H, D).
+* **nested** (N1.6 ``Gr00tPolicy``): ``{"video": {cam}, "state": {key}, "language": {key:
+  [[str]]}}``, always batched. Reply: ``{key: (B, H, D)}`` without the ``action.`` prefix.
+
+The server normalises every request to flat-batched, splits it for the backend, and answers in
+the request's form; the client does the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from attrs import frozen
+
+from groot_sdk.errors import ObservationError
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.spec import EmbodimentSpec, GroupKind, Representation
+
+SECTIONS = ("video", "state", "language")
+ACTION_PREFIX = "action."
+
+
+@frozen
+class Form:
+    """How an observation arrived: nested or flat, and whether it carried a batch dimension."""
+
+    nested: bool
+    batched: bool
+
+
+def is_nested(obs: Mapping[str, Any]) -> bool:
+    return bool(obs) and all(k in SECTIONS for k in obs)
+
+
+def detect_form(obs: Mapping[str, Any], layout: ModalityLayout) -> Form:
+    if is_nested(obs):
+        return Form(nested=True, batched=True)
+    probe = [f"video.{v.name}" for v in layout.video[:1]] + [f"state.{k.key}" for k in layout.state[:1]]
+    for key in probe:
+        value = obs.get(key)
+        if isinstance(value, np.ndarray):
+            return Form(nested=False, batched=value.ndim == (5 if key.startswith("video.") else 3))
+    return Form(nested=False, batched=False)
+
+
+def nested_to_flat(obs: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested (batched) -> flat batched; language ``[[s], ...]`` -> ``[s, ...]``."""
+    flat: dict[str, Any] = {}
+    for section in ("video", "state"):
+        for key, value in dict(obs.get(section) or {}).items():
+            flat[f"{section}.{key}"] = value
+    for key, value in dict(obs.get("language") or {}).items():
+        flat[key] = [item[0] if isinstance(item, (list, tuple)) and item else item for item in value]
+    return flat
+
+
+def flat_to_nested(obs: Mapping[str, Any], layout: ModalityLayout) -> dict[str, Any]:
+    """Flat batched -> nested; language ``[s, ...]`` -> ``[[s], ...]``."""
+    out: dict[str, dict[str, Any]] = {"video": {}, "state": {}, "language": {}}
+    for key, value in obs.items():
+        section, dot, name = key.partition(".")
+        if dot and section in ("video", "state") and key != layout.language_key:
+            out[section][name] = value
+        else:
+            out["language"][key] = [[s] for s in value]
+    return out
+
+
+def add_batch(obs: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat unbatched (T, ...) -> flat batched with B = 1 (language lists stay one string)."""
+    return {k: v[None] if isinstance(v, np.ndarray) else list(v) for k, v in obs.items()}
+
+
+def batch_size(obs: Mapping[str, Any]) -> int:
+    for value in obs.values():
+        if isinstance(value, np.ndarray):
+            return int(value.shape[0])
+    for value in obs.values():
+        if isinstance(value, (list, tuple)):
+            return len(value)
+    return 1
+
+
+def split_batch(obs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Flat batched -> one flat unbatched observation per batch element."""
+    n = batch_size(obs)
+    items: list[dict[str, Any]] = [{} for _ in range(n)]
+    for key, value in obs.items():
+        for i in range(n):
+            items[i][key] = value[i] if isinstance(value, np.ndarray) else [value[i]]
+    return items
+
+
+def stack_chunks(chunks: list[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Per-element action chunks -> ``{action.<key>: (B, H, D)}``."""
+    keys = list(chunks[0])
+    out = {}
+    for key in keys:
+        try:
+            out[key] = np.stack([np.asarray(c[key]) for c in chunks])
+        except (KeyError, ValueError) as exc:
+            raise ObservationError(f"backend returned inconsistent '{key}' across the batch: {exc}")
+    return out
+
+
+def action_to_wire(action: Mapping[str, np.ndarray], form: Form) -> dict[str, np.ndarray]:
+    """Flat batched ``action.<key>`` -> the form the request came in."""
+    if form.nested:
+        return {k.removeprefix(ACTION_PREFIX): v for k, v in action.items()}
+    if not form.batched:
+        return {k: v[0] for k, v in action.items()}
+    return dict(action)
+
+
+def action_from_wire(action: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Any reply form -> ``{action.<key>: (H, D) float32}`` (batch of one dropped)."""
+    out: dict[str, np.ndarray] = {}
+    for key, value in action.items():
+        if not isinstance(value, np.ndarray):
+            raise ObservationError(
+                f"server sent '{key}' as {type(value).__name__}, expected an array"
+            )
+        if value.ndim == 3:
+            if value.shape[0] != 1:
+                raise ObservationError(f"server sent '{key}' with batch {value.shape[0]}, expected 1")
+            value = value[0]
+        name = key if key.startswith(ACTION_PREFIX) else ACTION_PREFIX + key
+        out[name] = value
+    return out
+
+
+# -- modality config (N1.6 get_modality_config) --------------------------------------------------
+def _config(keys: list[str], delta: list[int], **extra: Any) -> dict[str, Any]:
+    return {
+        "delta_indices": delta,
+        "modality_keys": keys,
+        "sin_cos_embedding_keys": None,
+        "mean_std_embedding_keys": None,
+        "action_configs": extra.get("action_configs"),
+    }
+
+
+def modality_config(layout: ModalityLayout, spec: EmbodimentSpec | None) -> dict[str, Any]:
+    """The N1.6 ``{video, state, action, language}`` ModalityConfig maps for ``layout``.
+
+    Field names and enum spellings (``ABSOLUTE``, ``NON_EEF``, ``DEFAULT``) are those
+    Isaac-GR00T's ``ModalityConfig(**as_json)`` accepts.
+    """
+    groups = {g.key: g for g in spec.action_groups} if spec is not None else {}
+    action_configs = []
+    for k in layout.action:
+        group = groups.get(k.key)
+        rep = group.representation if group else Representation.ABSOLUTE
+        eef = group is not None and group.kind is GroupKind.EEF
+        action_configs.append(
+            {
+                "rep": rep.name,
+                "type": "EEF" if eef else "NON_EEF",
+                "format": "DEFAULT",
+                "state_key": k.key if rep is Representation.RELATIVE else None,
+            }
+        )
+    config = {
+        "video": _config([v.name for v in layout.video], [0]),
+        "state": _config([k.key for k in layout.state], [0]),
+        "action": _config(
+            [k.key for k in layout.action],
+            list(range(layout.action_horizon)),
+            action_configs=action_configs,
+        ),
+        "language": _config([layout.language_key], [0]),
+    }
+    # ModalityConfig refuses empty modality_keys: leave out a section the robot lacks
+    return {name: c for name, c in config.items() if c["modality_keys"]}
+
+
+def layout_from_modality_config(config: Mapping[str, Any], spec: EmbodimentSpec) -> ModalityLayout:
+    """A layout from a server's modality config: keys and horizon from the server, dims from the
+    embodiment spec (the config carries no dims). Raises naming keys the robot cannot supply."""
+    own = ModalityLayout.from_spec(spec)
+
+    def keys(section: str) -> list[str]:
+        if section in ("video", "language") and section not in config:
+            return []
+        part = config.get(section)
+        got = part.get("modality_keys") if isinstance(part, Mapping) else None
+        if not isinstance(got, list) or not all(isinstance(k, str) for k in got):
+            raise ObservationError(f"server modality config has no '{section}' modality_keys")
+        return got
+
+    state_dims = {k.key: k for k in own.state}
+    action_dims = {k.key: k for k in own.action}
+    cams = {v.name: v for v in own.video}
+    missing = [f"state.{k}" for k in keys("state") if k not in state_dims]
+    missing += [f"action.{k}" for k in keys("action") if k not in action_dims]
+    missing += [f"video.{k}" for k in keys("video") if k not in cams]
+    if missing:
+        raise ObservationError(
+            f"the server's model wants {missing}, which embodiment '{spec.name}' does not have "
+            f"(it has state {list(state_dims)}, action {list(action_dims)}, video {list(cams)})"
+        )
+    action_part = config["action"]
+    delta = action_part.get("delta_indices") if isinstance(action_part, Mapping) else None
+    horizon = len(delta) if isinstance(delta, list) and delta else own.action_horizon
+    language = keys("language")
+    return ModalityLayout(
+        state=tuple(state_dims[k] for k in keys("state")),
+        action=tuple(action_dims[k] for k in keys("action")),
+        video=tuple(cams[k] for k in keys("video")),
+        language_key=language[0] if language else own.language_key,
+        action_horizon=horizon,
+        embodiment_tag=own.embodiment_tag,
+    )
+
+
+__all__ = [
+    "Form",
+    "action_from_wire",
+    "action_to_wire",
+    "add_batch",
+    "detect_form",
+    "flat_to_nested",
+    "layout_from_modality_config",
+    "modality_config",
+    "nested_to_flat",
+    "split_batch",
+    "stack_chunks",
+]

@@ -1,0 +1,227 @@
+"""The policy server: any PolicyBackend behind Isaac-GR00T's ZeroMQ REQ/REP protocol.
+
+Speaks the N1.5 dialect (``get_action`` data = the observation, reply = the action dict) or
+the N1.6 one (data = ``{"observation", "options"}``, reply = ``[action, info]``, plus
+``reset`` and ``get_modality_config``), so official Isaac-GR00T clients work unchanged.
+
+Hardened where the official server is not: binds 127.0.0.1 unless told otherwise, compares
+tokens in constant time, caps message size (ZeroMQ's MAXMSGSIZE and a decode-time check),
+never unpickles, validates every observation against the backend's layout before the backend
+sees it, refuses ``kill`` unless allowed, and answers every malformed request with
+``{"error": ...}`` instead of dying. Extension endpoint (unknown to Isaac-GR00T):
+``groot_sdk.layout`` returns the backend's :class:`ModalityLayout` as JSON, with dims.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import zmq
+
+from groot_sdk.errors import GrootError
+from groot_sdk.policy.backend import PolicyBackend
+from groot_sdk.policy.observation import validate_observation
+from groot_sdk.remote import forms
+from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Limits, decode, encode
+from groot_sdk.spec import EmbodimentSpec
+
+log = logging.getLogger(__name__)
+
+DIALECTS = ("n1.5", "n1.6")
+DEFAULT_PORT = 5555
+LAYOUT_ENDPOINT = "groot_sdk.layout"
+UNAUTHORIZED = "Unauthorized: Invalid API token"
+
+
+class RequestError(GrootError, ValueError):
+    """A request the server refuses; its text goes back as ``{"error": ...}``."""
+
+
+class PolicyServer:
+    """Serve ``backend`` on ``tcp://host:port`` (port 0: any free port, see :attr:`address`)."""
+
+    def __init__(
+        self,
+        backend: PolicyBackend,
+        spec: EmbodimentSpec | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        dialect: str = "n1.6",
+        api_token: str | None = None,
+        allow_kill: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        context: zmq.Context | None = None,
+    ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect '{dialect}'; use one of {DIALECTS}")
+        self.backend = backend
+        self.spec = spec
+        self.dialect = dialect
+        self.allow_kill = allow_kill
+        self.limits = limits
+        self._token = api_token.encode() if api_token else None
+        self._stop = threading.Event()
+        self.requests = 0
+        self.errors = 0
+        self._own_context = context is None
+        self._context = context or zmq.Context()
+        self._socket = self._context.socket(zmq.REP)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.MAXMSGSIZE, limits.max_message_bytes)
+        bind_port = "*" if port == 0 else str(port)
+        try:
+            self._socket.bind(f"tcp://{host}:{bind_port}")
+        except zmq.ZMQError as exc:
+            self._close_socket()
+            raise OSError(f"cannot listen on tcp://{host}:{port}: {exc}") from None
+        self.address: str = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.port = int(self.address.rsplit(":", 1)[1])
+        self._endpoints: dict[str, Callable[[Any], Any]] = {
+            "ping": lambda _data: {"status": "ok", "message": "Server is running"},
+            "kill": self._kill,
+            "get_action": self._get_action_n16 if dialect == "n1.6" else self._get_action_n15,
+            LAYOUT_ENDPOINT: lambda _data: self.backend.layout.to_json(),
+        }
+        if dialect == "n1.6":
+            self._endpoints["reset"] = self._reset
+            self._endpoints["get_modality_config"] = self._modality_config
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def serve_forever(self, poll_ms: int = 100) -> None:
+        """Answer requests until :meth:`stop` (or an allowed ``kill``); then close the socket."""
+        log.info("serving %s on %s (dialect %s)", type(self.backend).__name__, self.address,
+                 self.dialect)
+        try:
+            while not self._stop.is_set():
+                if not self._socket.poll(poll_ms, zmq.POLLIN):
+                    continue
+                frames = self._socket.recv_multipart(copy=False)
+                reply = self.handle([f.buffer for f in frames])
+                self._socket.send(reply, copy=len(reply) < 65536)
+        finally:
+            self._close_socket()
+
+    def stop(self) -> None:
+        """Ask :meth:`serve_forever` to return (thread- and signal-safe)."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _close_socket(self) -> None:
+        self._socket.close(linger=0)
+        if self._own_context:
+            self._context.term()
+
+    # -- one request ---------------------------------------------------------------------------
+    def handle(self, frames: list[Any]) -> bytes:
+        """One request's frames -> the reply bytes. Never raises for bad input."""
+        self.requests += 1
+        try:
+            if len(frames) != 1:
+                raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
+            result = self._dispatch(decode(frames[0], self.limits))
+            return encode(result)
+        except (CodecError, RequestError, GrootError) as exc:
+            return self._error(str(exc))
+        except Exception as exc:  # the backend failed: report it, keep serving
+            log.exception("request failed")
+            return self._error(f"{type(exc).__name__}: {exc}")
+
+    def _error(self, text: str) -> bytes:
+        self.errors += 1
+        log.debug("error reply: %s", text)
+        return encode({"error": text})
+
+    def _dispatch(self, request: Any) -> Any:
+        if not isinstance(request, dict):
+            raise RequestError(f"request must be a map, got {type(request).__name__}")
+        if self._token is not None:
+            token = request.get("api_token")
+            if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
+                raise RequestError(UNAUTHORIZED)
+        endpoint = request.get("endpoint", "get_action")
+        if not isinstance(endpoint, str) or endpoint not in self._endpoints:
+            raise RequestError(f"Unknown endpoint: {str(endpoint)[:64]}")
+        return self._endpoints[endpoint](request.get("data"))
+
+    # -- endpoints -----------------------------------------------------------------------------
+    def _kill(self, _data: Any) -> Any:
+        if not self.allow_kill:
+            raise RequestError("kill is disabled on this server (start it with --allow-kill)")
+        self.stop()
+        return {"status": "ok", "message": "Server is stopping"}
+
+    def _get_action_n15(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise RequestError(
+                f"get_action data must be the observation map, got {type(data).__name__}"
+            )
+        if "observation" in data and not any(k.startswith(("video.", "state.")) for k in data):
+            raise RequestError(
+                "this server speaks the N1.5 dialect (data = the observation itself) but got "
+                "N1.6-style {'observation', 'options'}; restart it with --dialect n1.6"
+            )
+        return self._act(data)
+
+    def _get_action_n16(self, data: Any) -> Any:
+        if not isinstance(data, dict) or "observation" not in data:
+            raise RequestError(
+                "get_action data must be {'observation': ..., 'options': ...} (N1.6 dialect)"
+            )
+        unknown = sorted(set(data) - {"observation", "options"})
+        if unknown:
+            raise RequestError(f"get_action got unexpected arguments {unknown}")
+        observation = data["observation"]
+        if not isinstance(observation, dict):
+            raise RequestError(f"observation must be a map, got {type(observation).__name__}")
+        return [self._act(observation), {}]
+
+    def _act(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        layout = self.backend.layout
+        form = forms.detect_form(observation, layout)
+        validate_observation(
+            observation, layout, dialect="n1.6" if form.nested else "n1.5", batched=form.batched
+        )
+        flat = forms.nested_to_flat(observation) if form.nested else dict(observation)
+        batch = flat if form.batched else forms.add_batch(flat)
+        if self.backend.batched and self.backend.dialect == "n1.6":
+            chunk = self._checked(self.backend.get_action(forms.flat_to_nested(batch, layout)))
+            action = {f"{forms.ACTION_PREFIX}{k.removeprefix(forms.ACTION_PREFIX)}": v
+                      for k, v in chunk.items()}
+        elif self.backend.batched:
+            action = self._checked(self.backend.get_action(batch))
+        else:
+            items = forms.split_batch(batch)
+            action = forms.stack_chunks([self._checked(self.backend.get_action(o)) for o in items])
+        return forms.action_to_wire(action, form)
+
+    @staticmethod
+    def _checked(chunk: Any) -> dict[str, np.ndarray]:
+        if not isinstance(chunk, Mapping) or not chunk:
+            raise RequestError(f"backend returned {type(chunk).__name__}, not an action dict")
+        return {str(k): np.asarray(v) for k, v in chunk.items()}
+
+    def _reset(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, dict):
+            raise RequestError(f"reset data must be {{'options': ...}}, got {type(data).__name__}")
+        options = (data or {}).get("options")
+        if options is not None and not isinstance(options, dict):
+            raise RequestError("reset options must be a map or nil")
+        self.backend.reset(options)
+        return {}
+
+    def _modality_config(self, _data: Any) -> Any:
+        from groot_sdk.remote.codec import MODALITY_CONFIG_TAG
+
+        return {
+            name: {MODALITY_CONFIG_TAG: True, "as_json": config}
+            for name, config in forms.modality_config(self.backend.layout, self.spec).items()
+        }
