@@ -1,6 +1,6 @@
 """Hook implementations: registers the 'fetch' embodiment."""
 
-from groot_sdk.plugins import EmbodimentEntry, hookimpl
+from groot_sdk.plugins import BackendEntry, EmbodimentEntry, hookimpl
 from groot_sdk_fetch.spec import SPEC
 
 GROOT_PLUGIN_API = 1
@@ -15,5 +15,17 @@ def groot_register_embodiments(register):
             hardware="groot_sdk_fetch.driver:make_hardware",
             backend_defaults={"embodiment_tag": SPEC.embodiment_tag},
             summary=SPEC.description,
+        )
+    )
+
+
+@hookimpl
+def groot_register_backends(register):
+    register(
+        BackendEntry(
+            "scripted",
+            "groot_sdk_fetch.scripted:scripted",
+            "Cartesian controller solving Fetch reach/push from the state vector",
+            embodiments=("fetch",),
         )
     )
