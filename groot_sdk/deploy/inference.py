@@ -1,0 +1,85 @@
+"""Asynchronous inference: the policy runs in a worker thread while the loop keeps ticking."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from attrs import frozen
+
+from groot_sdk.policy.backend import PolicyBackend
+
+log = logging.getLogger(__name__)
+
+
+@frozen
+class InferenceResult:
+    tag: Any  #: what the caller attached to the request (observation time, episode)
+    chunk: dict | None
+    error: BaseException | None
+    latency: float  #: wall seconds spent in ``get_action``
+
+
+class InferenceWorker:
+    """One request in flight at a time; results are collected without blocking."""
+
+    def __init__(self, policy: PolicyBackend) -> None:
+        self.policy = policy
+        self._requests: queue.Queue = queue.Queue(maxsize=1)
+        self._results: queue.Queue = queue.Queue()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="groot-inference", daemon=True)
+        self._thread.start()
+
+    @property
+    def pending(self) -> bool:
+        return self._busy.is_set()
+
+    def submit(self, observation: Any, tag: Any) -> None:
+        if self._busy.is_set():
+            raise RuntimeError("an inference request is already in flight")
+        self._busy.set()
+        self._requests.put((observation, tag))
+
+    def poll(self) -> InferenceResult | None:
+        try:
+            return self._results.get_nowait()
+        except queue.Empty:
+            return None
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._busy.is_set() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return not self._busy.is_set()
+
+    def call(self, observation: Any, tag: Any) -> InferenceResult:
+        """Synchronous inference in the caller's thread (lock-step simulation)."""
+        start = time.perf_counter()
+        try:
+            chunk = self.policy.get_action(observation)
+            return InferenceResult(tag, chunk, None, time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - any policy failure is reported, loop holds
+            return InferenceResult(tag, None, exc, time.perf_counter() - start)
+
+    def _run(self) -> None:
+        while True:
+            item = self._requests.get()
+            if item is None:
+                return
+            obs, tag = item
+            result = self.call(obs, tag)
+            self._results.put(result)
+            self._busy.clear()
+
+    def close(self, timeout: float = 1.0) -> None:
+        try:
+            self._requests.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("inference worker still busy in get_action; leaving it (daemon thread)")

@@ -1,0 +1,454 @@
+"""The real-time deployer: sensors -> observation -> policy -> chunk queue -> setpoints, safely.
+
+Time. Each tick is one low-level control period of ``spec.rates.low_level_hz`` *control time*
+(a simulator advances its physics by that much per write). Ticks are scheduled on the wall
+clock at ``rate_hz`` (default: the low-level rate, i.e. real time); a simulator may run slower
+or faster, and ``rate_hz=0`` runs as fast as possible (lock-step simulation, which also makes
+inference synchronous). Chunk steps are placed in control time, so the same run gives the
+same trajectory at any wall-clock speed.
+
+Safety, in order: a chunk with a non-finite or mis-shaped value is rejected; each setpoint
+is clamped to joint limits and to ``velocity_limit * dt`` from the previous one; with no
+action for the current tick (the plan ran out, or the policy has not answered within
+``timeout``) the robot holds within that tick (``Embodiment.hold``); if the hold lasts another
+``timeout``, or any device faults, or SIGINT/SIGTERM arrives, the loop ends with
+``Embodiment.safe_stop`` (actuators disabled / damped).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from attrs import define, field
+
+from groot_sdk.deploy.base import Deployer, RunReport, StepRecorder
+from groot_sdk.deploy.inference import InferenceResult, InferenceWorker
+from groot_sdk.deploy.telemetry import TelemetryWriter, plot_timing
+from groot_sdk.deploy.timing import DeadlineClock
+from groot_sdk.deploy.trajectory import ChunkTrajectory
+from groot_sdk.embodiment import Embodiment
+from groot_sdk.errors import ActionError, ObservationError
+from groot_sdk.hardware import Camera, JointState
+from groot_sdk.policy.actions import ActionDecoder, ActionMap, SafetyFilter, zero_order_mask
+from groot_sdk.policy.backend import PolicyBackend
+from groot_sdk.policy.observation import (
+    DERIVED_STATE_KEYS,
+    assemble_observation,
+    derived_state,
+    prepare_frame,
+    validate_observation,
+)
+
+log = logging.getLogger(__name__)
+
+
+@define
+class DeployConfig:
+    """How to run. Times are seconds of control time unless said otherwise."""
+
+    rate_hz: float | None = None  #: wall-clock tick rate; None: real time; 0: as fast as possible
+    seconds: float | None = None  #: per episode (or the whole run without episodes)
+    episodes: int | None = None  #: with an episodic simulator; None: 1
+    task: str = ""  #: the language instruction; default: the embodiment's own
+    timeout: float = 1.0  #: watchdog: hold after this long without an action, stop after 2x
+    startup_timeout: float = 30.0  #: wall seconds to wait for an episode's first chunk
+    replan_every: int | None = None  #: policy steps between requests; None: horizon // 2
+    sync: bool = False  #: call the policy in the loop thread (lock-step); forced when rate 0
+    blend: float | None = None  #: cross-fade of overlapping chunks; None: one policy step
+    command: Sequence[float] | None = None  #: (vx, vy, wz) for ``state.velocity_command``
+    action_map: ActionMap | None = None
+    gripper: str | None = None  #: policy gripper range, e.g. "0..1"; None: joint units
+    seed: int | None = 0
+    validate: bool = True  #: validate every observation before inference
+    telemetry: str | None = None  #: JSON-lines path
+    plot: str | None = None  #: PNG path for a loop-timing plot
+    status_every: float = 0.5  #: wall seconds between status callbacks
+    extra_options: dict[str, Any] = field(factory=dict)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str, safety: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.safety = reason, safety
+
+
+class RealtimeDeployer(Deployer):
+    """Runs ``policy`` on ``embodiment`` (see the module docstring for time and safety)."""
+
+    def __init__(
+        self,
+        embodiment: Embodiment,
+        policy: PolicyBackend,
+        config: DeployConfig | None = None,
+        recorder: StepRecorder | None = None,
+        on_status: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.robot = embodiment
+        self.spec = embodiment.spec
+        self.policy = policy
+        self.config = config or DeployConfig()
+        self.recorder = recorder
+        self.on_status = on_status
+        spec, cfg = self.spec, self.config
+        self.layout = policy.layout
+        self.dt = spec.rates.low_level_dt
+        self.policy_dt = spec.rates.policy_dt
+        self.rate_hz = spec.rates.low_level_hz if cfg.rate_hz is None else cfg.rate_hz
+        self.sync = cfg.sync or self.rate_hz <= 0
+        self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
+        self.safety = SafetyFilter(spec, self.dt)
+        horizon = self.layout.action_horizon
+        replan = cfg.replan_every or getattr(policy, "replan_every", None) or max(1, horizon // 2)
+        self.replan_every = int(min(max(1, replan), horizon))
+        self.blend = self.policy_dt if cfg.blend is None else cfg.blend
+        self._spec_state_keys = {g.key for g in spec.observed_state_groups}
+        self._derived = [
+            k.key
+            for k in self.layout.state
+            if k.key in DERIVED_STATE_KEYS and k.key not in self._spec_state_keys
+        ]
+        self._video = {v.name for v in self.layout.video}
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self.events: list[tuple[float, str]] = []  #: (control time, what) for holds and stops
+
+    # -- Deployer ----------------------------------------------------------------------------
+    def stop(self, reason: str = "requested") -> None:
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._stop.set()
+
+    def run(self) -> RunReport:
+        cfg = self.config
+        report = RunReport()
+        self.clock = DeadlineClock(self.rate_hz)
+        self.worker = InferenceWorker(self.policy)
+        self.telemetry = TelemetryWriter(cfg.telemetry) if cfg.telemetry else None
+        self._latencies: list[float] = []
+        self._policy_steps = 0
+        self._rejected = 0
+        self._dropped = 0
+        self._tag = 0
+        restore = self._install_signals()
+        episodic = self.robot.episodic
+        n_episodes = cfg.episodes if (cfg.episodes and episodic is not None) else 1
+        wall0 = time.perf_counter()
+        try:
+            self.robot.connect()
+            self.robot.enable()
+            for ep in range(n_episodes):
+                if self._stop.is_set():
+                    break
+                success = self._episode(ep, episodic, report)
+                report.episodes += 1
+                if success is not None:
+                    report.success_defined = True
+                    report.successes += int(bool(success))
+                if report.stop_reason:
+                    break
+            if not report.stop_reason:
+                report.stop_reason = self._stop_reason or "completed"
+        except _Stop as stop:
+            report.stop_reason = stop.reason
+            if stop.safety:
+                report.safety_stops += 1
+        finally:
+            errors = self.robot.safe_stop()
+            if errors:
+                report.extra["safe_stop_errors"] = errors
+            self.worker.close(timeout=0.2)
+            restore()
+            if self.telemetry is not None:
+                self.telemetry.close()
+        self._fill_report(report, time.perf_counter() - wall0)
+        if cfg.plot and self.clock.starts:
+            plot_timing(
+                cfg.plot,
+                self.clock.starts,
+                self.clock.lateness,
+                self.clock.periods,
+                self.clock.period or self.dt,
+            )
+        return report
+
+    # -- one episode -------------------------------------------------------------------------
+    def _episode(self, ep: int, episodic: Any, report: RunReport) -> bool | None:
+        cfg = self.config
+        if episodic is not None and (ep > 0 or cfg.episodes):
+            if self.worker.pending:
+                self.worker.wait_idle(max(cfg.timeout, 1.0))
+            seed = None if cfg.seed is None else cfg.seed + ep
+            episodic.reset(seed=seed)
+        self._tag += 1  # results of earlier episodes are discarded
+        self.policy.reset()
+        task = cfg.task or self.robot.task or ""
+        if self.recorder is not None:
+            self.recorder.start_episode(task)
+        traj = ChunkTrajectory(self.policy_dt, zero_order_mask(self.spec))
+        joints = self.robot.read_joints()
+        command = joints.position.copy()  # last setpoint sent
+        max_steps = getattr(episodic, "max_steps", None) if episodic is not None else None
+        done = getattr(episodic, "done", None) if episodic is not None else None
+        limit_ticks = math.inf
+        if cfg.seconds is not None:
+            limit_ticks = cfg.seconds / self.dt
+        if max_steps is not None and cfg.seconds is None:
+            limit_ticks = min(limit_ticks, max_steps)
+        if episodic is None and cfg.seconds is None:
+            limit_ticks = math.inf  # until stopped
+        tick = 0
+        next_policy = 0.0
+        pending_since: float | None = None
+        hold_since: float | None = None
+        last_status = time.perf_counter()
+        self.clock.reanchor()
+        success: bool | None = None
+        try:
+            while tick < limit_ticks:
+                if self._stop.is_set():
+                    raise _Stop(self._stop_reason, safety=False)
+                if done is not None and done():
+                    break
+                start = self.clock.wait()
+                now = tick * self.dt
+                # 1. collect an answer
+                result = self.worker.poll()
+                if result is not None:
+                    pending_since = None
+                    self._accept(result, traj, now, command)
+                # 2. policy step: observe, record, request
+                obs_time = now >= next_policy - 1e-9
+                if obs_time:
+                    next_policy += self.policy_dt
+                    self._policy_steps += 1
+                    joints, obs, frames, state = self._observe()
+                    if self.recorder is not None:
+                        self.recorder.add_step(frames, state, command.copy(), now)
+                    due = traj.remaining_steps(now) <= (
+                        self.layout.action_horizon - self.replan_every + 1e-6
+                    )
+                    if obs is not None and due and not self.worker.pending:
+                        self.worker.submit(obs, (self._tag, now, joints.position.copy()))
+                        pending_since = now
+                        first = traj.times is None and tick == 0
+                        if self.sync or first:
+                            # lock-step, or the first chunk of an episode: wait for it
+                            wait = cfg.startup_timeout if first else cfg.timeout
+                            if self.worker.wait_idle(wait):
+                                result = self.worker.poll()
+                                if result is not None:
+                                    pending_since = None
+                                    self._accept(result, traj, now, command)
+                            else:
+                                pending_since = now - cfg.timeout - self.dt  # stale now
+                            if first and not self.sync:
+                                self.clock.reanchor()
+                # 3. watchdog
+                stale = pending_since is not None and now - pending_since > cfg.timeout
+                target = None if stale else traj.sample(now) if traj.valid(now) else None
+                if target is None:
+                    if hold_since is None:
+                        hold_since = now
+                        report.holds += 1
+                        why = "policy did not answer" if stale else "no action for this tick"
+                        self.events.append((now, f"hold: {why}"))
+                        log.warning("hold at t=%.3f s: %s", now, why)
+                    if now - hold_since > cfg.timeout:
+                        self.events.append((now, "safe stop: watchdog"))
+                        raise _Stop(
+                            f"watchdog: no action for {now - hold_since:.3f} s "
+                            f"(timeout {cfg.timeout} s)",
+                            safety=True,
+                        )
+                    self.robot.hold()
+                    mode = "hold"
+                else:
+                    if hold_since is not None:
+                        self.events.append((now, "resume"))
+                        hold_since = None
+                    command = self.safety(target, command)
+                    self.robot.write(command)
+                    mode = "run"
+                tick += 1
+                if self.telemetry is not None:
+                    self._telemetry(start, now, mode, command)
+                if self.on_status is not None and start - last_status > self.config.status_every:
+                    last_status = start
+                    self.on_status(self._status(ep, now, mode, report))
+            if episodic is not None:
+                success = getattr(episodic, "success", lambda: None)()
+        except _Stop:
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            raise _Stop("interrupted", safety=False) from None
+        except Exception as exc:
+            log.exception("fault at t=%.3f s", tick * self.dt)
+            self.events.append((tick * self.dt, f"safe stop: {exc}"))
+            raise _Stop(f"fault: {type(exc).__name__}: {exc}", safety=True) from exc
+        finally:
+            report.steps += tick
+            self._dropped += traj.dropped
+            if self.recorder is not None:
+                self.recorder.end_episode(success)
+        return success
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _observe(self) -> tuple[JointState, Any, dict[str, np.ndarray], np.ndarray]:
+        joints = self.robot.read_joints()
+        state = self.robot.read_state(joints)
+        want = set(self._video)
+        if self.recorder is not None:
+            want |= {c.name for c in self.spec.cameras}
+        frames = {}
+        for s in self.robot.sensors.values():
+            if isinstance(s, Camera) and s.camera in want:
+                frames[s.camera] = s.read()
+        imu = self._imu()
+        extra = derived_state(
+            self._derived, joints, None if imu is None else imu.read(), self.config.command
+        )
+        obs = assemble_observation(
+            self.spec,
+            state,
+            {k: v for k, v in frames.items() if k in self._video},
+            self.config.task or self.robot.task or "",
+            dialect=self.policy.dialect,
+            batched=self.policy.batched,
+            extra=extra,
+            layout=self.layout,
+        )
+        if self.config.validate:
+            validate_observation(obs, self.layout, self.policy.dialect, self.policy.batched or None)
+        model_frames: dict[str, np.ndarray] = {}
+        if self.recorder is not None:
+            for cam in self.spec.cameras:
+                if cam.name in frames:
+                    model_frames[cam.name] = prepare_frame(
+                        frames[cam.name], cam.model_height, cam.model_width, cam.name
+                    )
+        return joints, obs, model_frames, state
+
+    def _imu(self):
+        if not any(k in ("base_gyro", "projected_gravity") for k in self._derived):
+            return None
+        imu = self.robot.imu()
+        if imu is None:
+            raise ObservationError(
+                f"the policy wants {self._derived} but '{self.spec.name}' has no IMU"
+            )
+        return imu
+
+    def _accept(
+        self, result: InferenceResult, traj: ChunkTrajectory, now: float, command: np.ndarray
+    ) -> None:
+        tag, t_obs, reference = result.tag
+        if tag != self._tag:
+            return  # from an earlier episode
+        self._latencies.append(result.latency)
+        if result.error is not None:
+            self._rejected += 1
+            log.warning("policy failed at t=%.3f s: %s", t_obs, result.error)
+            self.events.append((now, f"policy error: {result.error}"))
+            return
+        try:
+            assert result.chunk is not None
+            targets = self.decoder.decode(result.chunk, reference)
+        except ActionError as exc:
+            self._rejected += 1
+            log.warning("action chunk rejected at t=%.3f s: %s", now, exc)
+            self.events.append((now, f"rejected: {exc}"))
+            return
+        traj.merge(targets, t_obs, now, command, blend=0.0 if self.sync else self.blend)
+
+    def _telemetry(self, start: float, now: float, mode: str, command: np.ndarray) -> None:
+        assert self.telemetry is not None
+        c = self.clock
+        self.telemetry.write(
+            {
+                "t": round(now, 6),
+                "wall": round(start - c.t0, 6),
+                "period_ms": round(c.periods[-1] * 1e3, 4) if c.periods else None,
+                "late_ms": round(c.lateness[-1] * 1e3, 4),
+                "mode": mode,
+                "command": [round(float(v), 5) for v in command],
+            }
+        )
+
+    def _status(self, ep: int, now: float, mode: str, report: RunReport) -> dict[str, Any]:
+        s = self.clock.stats()
+        return {
+            "episode": ep + 1,
+            "t": now,
+            "mode": mode,
+            "loop_hz": s["loop_hz"],
+            "jitter_ms_p99": s["jitter_ms_p99"],
+            "overruns": s["overruns"],
+            "holds": report.holds,
+            "successes": report.successes,
+        }
+
+    def _fill_report(self, report: RunReport, wall: float) -> None:
+        s = self.clock.stats()
+        report.loop_hz = s["loop_hz"]
+        report.jitter_ms_p50 = s["jitter_ms_p50"]
+        report.jitter_ms_p99 = s["jitter_ms_p99"]
+        report.jitter_ms_max = s["jitter_ms_max"]
+        report.overruns = int(s["overruns"])
+        lat = np.asarray(self._latencies) * 1e3
+        report.extra.update(
+            {
+                "policy_steps": self._policy_steps,
+                "control_hz": self.spec.rates.low_level_hz,
+                "rate_hz": self.rate_hz,
+                "sync_inference": self.sync,
+                "sim_seconds": round(report.steps * self.dt, 4),
+                "wall_seconds": round(wall, 4),
+                "period_ms_p99": round(s["period_ms_p99"], 4),
+                "inference_ms_p50": round(float(np.percentile(lat, 50)), 3) if lat.size else None,
+                "inference_ms_p99": round(float(np.percentile(lat, 99)), 3) if lat.size else None,
+                "rejected_chunks": self._rejected,
+                "dropped_steps": self._dropped,
+                "limited_setpoints": self.safety.limited,
+            }
+        )
+
+    def _install_signals(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous: dict[int, Any] = {}
+
+        def handler(signum, _frame) -> None:
+            self.stop(f"interrupted ({signal.Signals(signum).name})")
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+                pass
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore
+
+
+def run_policy(
+    embodiment: Embodiment,
+    policy: PolicyBackend,
+    recorder: StepRecorder | None = None,
+    on_status: Callable[[dict[str, Any]], None] | None = None,
+    **config: Any,
+) -> RunReport:
+    """Convenience: ``RealtimeDeployer(embodiment, policy, DeployConfig(**config)).run()``."""
+    return RealtimeDeployer(embodiment, policy, DeployConfig(**config), recorder, on_status).run()
+
+
+__all__ = ["DeployConfig", "RealtimeDeployer", "run_policy"]

@@ -1,0 +1,73 @@
+"""Monotonic-deadline scheduling and loop-timing statistics."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+class DeadlineClock:
+    """Ticks at ``rate_hz`` against absolute monotonic deadlines (no drift from sleep error).
+
+    A tick that starts more than one period late counts as an overrun and re-anchors the
+    schedule instead of bursting to catch up. ``rate_hz <= 0`` runs as fast as possible.
+    """
+
+    def __init__(self, rate_hz: float, spin_s: float = 0.0002) -> None:
+        self.period = 1.0 / rate_hz if rate_hz > 0 else 0.0
+        self.spin_s = spin_s
+        self._next: float | None = None
+        self._last_start: float | None = None
+        self.lateness: list[float] = []  #: seconds each tick started after its deadline
+        self.periods: list[float] = []  #: seconds between consecutive tick starts
+        self.starts: list[float] = []
+        self.overruns = 0
+        self.t0 = 0.0
+
+    def wait(self) -> float:
+        """Sleep until the next deadline; return the tick's start time (monotonic)."""
+        now = time.perf_counter()
+        if self._next is None:
+            self._next = now
+            self.t0 = now
+        elif self.period > 0:
+            remaining = self._next - now
+            if remaining > self.spin_s:
+                time.sleep(remaining - self.spin_s)
+            while time.perf_counter() < self._next:
+                pass
+            now = time.perf_counter()
+        late = max(0.0, now - self._next) if self.period > 0 else 0.0
+        if self.period > 0 and late > self.period:
+            self.overruns += 1
+            self._next = now  # re-anchor: skip the missed deadlines
+            late = 0.0
+        self.lateness.append(late)
+        if self._last_start is not None:
+            self.periods.append(now - self._last_start)
+        self.starts.append(now)
+        self._last_start = now
+        self._next = (self._next if self.period > 0 else now) + self.period
+        return now
+
+    def stats(self) -> dict[str, float]:
+        late = np.asarray(self.lateness) * 1e3
+        per = np.asarray(self.periods) * 1e3
+        elapsed = (self.starts[-1] - self.starts[0]) if len(self.starts) > 1 else 0.0
+        return {
+            "ticks": len(self.starts),
+            "loop_hz": (len(self.starts) - 1) / elapsed if elapsed > 0 else 0.0,
+            "jitter_ms_p50": float(np.percentile(late, 50)) if late.size else 0.0,
+            "jitter_ms_p99": float(np.percentile(late, 99)) if late.size else 0.0,
+            "jitter_ms_max": float(late.max()) if late.size else 0.0,
+            "period_ms_p50": float(np.percentile(per, 50)) if per.size else 0.0,
+            "period_ms_p99": float(np.percentile(per, 99)) if per.size else 0.0,
+            "period_ms_max": float(per.max()) if per.size else 0.0,
+            "overruns": self.overruns,
+        }
+
+    def reanchor(self) -> None:
+        """Start a fresh schedule (after a pause such as an episode reset)."""
+        self._next = None
+        self._last_start = None
