@@ -10,6 +10,11 @@ GROOT_PLUGIN_API = 1
 BACKENDS = [
     BackendEntry("zero", "groot_sdk.policy.simple:zero", "zero actions (no motion)"),
     BackendEntry("hold", "groot_sdk.policy.simple:hold", "hold the current joint positions"),
+    BackendEntry(
+        "remote",
+        "groot_sdk.remote.client:make_remote",
+        "a policy server over Isaac-GR00T's ZeroMQ protocol (remote://host:port)",
+    ),
 ]
 
 

@@ -1,0 +1,323 @@
+"""The ``remote`` backend: a policy served over Isaac-GR00T's ZeroMQ protocol.
+
+Talks to ``groot serve`` and to Isaac-GR00T's own inference servers (N1.5 ``service.py``,
+N1.6 ``server_client.py``). Unlike the official client it has send/receive timeouts, rebuilds
+its REQ socket after a missed reply (a REQ socket that missed a reply can never send again),
+so it reconnects by itself when the server comes back, and measures every round trip.
+
+A timeout raises :class:`PolicyTimeoutError` (a :class:`BackendError`): the deployer holds
+position, then stops safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import zmq
+
+from groot_sdk.errors import BackendError, GrootError
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
+from groot_sdk.remote import forms
+from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Limits, decode, encode
+from groot_sdk.remote.server import DEFAULT_PORT, LAYOUT_ENDPOINT
+from groot_sdk.spec import EmbodimentSpec
+
+log = logging.getLogger(__name__)
+
+DIALECTS = ("auto", "n1.5", "n1.6")
+FORMS = ("nested", "flat")
+
+
+class PolicyTimeoutError(BackendError, TimeoutError):
+    """The policy server did not answer within the configured time."""
+
+
+class RemoteError(BackendError):
+    """The policy server answered with an error (its text is in the message)."""
+
+
+def parse_target(target: str) -> tuple[str, int]:
+    """``"host:port"``, ``"tcp://host:port"``, ``"[::1]:5555"`` or ``"host"`` -> (host, port)."""
+    text = target.strip().removeprefix("tcp://").rstrip("/")
+    if not text:
+        raise ValueError("remote target is empty; use host:port (e.g. 127.0.0.1:5555)")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    try:
+        port = int(port_text) if port_text else DEFAULT_PORT
+    except ValueError:
+        raise ValueError(f"remote target '{target}': port '{port_text}' is not a number") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"remote target '{target}': port {port} is out of range")
+    return host, port
+
+
+class RttStats:
+    """Round-trip times of recent calls (seconds in, milliseconds out)."""
+
+    def __init__(self, window: int = 1000) -> None:
+        self._times: deque[float] = deque(maxlen=window)
+        self.calls = 0
+        self.timeouts = 0
+        self.errors = 0
+
+    def add(self, seconds: float) -> None:
+        self._times.append(seconds)
+        self.calls += 1
+
+    def to_json(self) -> dict[str, Any]:
+        times = np.asarray(self._times, np.float64) * 1e3
+        pct = (lambda q: round(float(np.percentile(times, q)), 3)) if times.size else (lambda q: None)
+        return {
+            "calls": self.calls,
+            "timeouts": self.timeouts,
+            "errors": self.errors,
+            "rtt_ms_last": round(float(times[-1]), 3) if times.size else None,
+            "rtt_ms_p50": pct(50),
+            "rtt_ms_p99": pct(99),
+        }
+
+
+class RemoteBackend(PolicyBackend):
+    """A PolicyBackend whose model runs in another process or on another machine.
+
+    Takes flat N1.5 observations like every backend and converts them to what the server
+    speaks. ``dialect="auto"`` asks the server for ``get_modality_config`` (N1.6 servers have
+    it, N1.5 ones answer "Unknown endpoint"). ``observation_form`` picks what N1.6 servers get:
+    ``"nested"`` for Isaac-GR00T's ``Gr00tPolicy`` (the default server), ``"flat"`` for one
+    run with ``--use_sim_policy_wrapper``.
+    """
+
+    dialect = "n1.5"
+    batched = False
+
+    def __init__(
+        self,
+        spec: EmbodimentSpec,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        dialect: str = "auto",
+        timeout_ms: int = 2000,
+        connect_timeout_ms: int | None = None,
+        api_token: str | None = None,
+        observation_form: str = "nested",
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"remote: unknown dialect '{dialect}'; use one of {DIALECTS}")
+        if observation_form not in FORMS:
+            raise ValueError(f"remote: unknown observation_form '{observation_form}'; use {FORMS}")
+        if timeout_ms <= 0:
+            raise ValueError(f"remote: timeout_ms must be positive, got {timeout_ms}")
+        self.spec = spec
+        self.address = f"tcp://{host}:{port}" if ":" not in host else f"tcp://[{host}]:{port}"
+        self.timeout_ms = int(timeout_ms)
+        self.connect_timeout_ms = int(connect_timeout_ms or max(timeout_ms, 5000))
+        self.api_token = api_token or None
+        self.observation_form = observation_form
+        self.limits = limits
+        self.stats = RttStats()
+        self._lock = threading.Lock()
+        self._context = zmq.Context()
+        self._socket: zmq.Socket | None = None
+        self._connect()
+        try:
+            self.wire_dialect, self._layout = self._handshake(dialect)
+        except BaseException:
+            self.close()
+            raise
+        self.stats = RttStats()  # the handshake's probes are not policy calls
+        log.info("remote policy at %s: dialect %s, actions %s", self.address,
+                 self.wire_dialect, self._layout.describe_action())
+
+    # -- PolicyBackend -------------------------------------------------------------------------
+    @property
+    def layout(self) -> ModalityLayout:
+        return self._layout
+
+    def get_action(self, observation: Observation) -> ActionChunk:
+        if self.wire_dialect == "n1.5":
+            reply = self.call("get_action", dict(observation))
+            action = reply
+        else:
+            reply = self.call(
+                "get_action", {"observation": self._to_n16(observation), "options": None}
+            )
+            if not isinstance(reply, (list, tuple)) or len(reply) != 2:
+                raise RemoteError(
+                    f"{self.address}: N1.6 get_action reply must be [action, info], "
+                    f"got {type(reply).__name__}"
+                )
+            action = reply[0]
+        if not isinstance(action, Mapping):
+            raise RemoteError(f"{self.address}: action reply is {type(action).__name__}, not a map")
+        try:
+            return forms.action_from_wire(action)
+        except GrootError as exc:
+            raise RemoteError(f"{self.address}: {exc}") from None
+
+    def reset(self, options: Mapping[str, Any] | None = None) -> None:
+        if self.wire_dialect == "n1.6":
+            self.call("reset", {"options": dict(options) if options else None})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close(linger=0)
+                self._socket = None
+            self._context.term()
+
+    # -- protocol ------------------------------------------------------------------------------
+    def ping(self) -> bool:
+        """Whether the server answers ``ping`` within the timeout."""
+        try:
+            return isinstance(self.call("ping"), dict)
+        except BackendError:
+            return False
+
+    def call(self, endpoint: str, data: Any = None, *, timeout_ms: int | None = None) -> Any:
+        """One request/reply; raises :class:`PolicyTimeoutError` or :class:`RemoteError`."""
+        request: dict[str, Any] = {"endpoint": endpoint}
+        if data is not None:
+            request["data"] = data
+        if self.api_token:
+            request["api_token"] = self.api_token
+        try:
+            payload = encode(request)
+        except CodecError as exc:
+            raise BackendError(f"remote: cannot send {endpoint}: {exc}") from None
+        timeout = self.timeout_ms if timeout_ms is None else timeout_ms
+        with self._lock:
+            if self._socket is None:
+                raise BackendError(f"remote backend for {self.address} is closed")
+            message = self._exchange(endpoint, payload, timeout)
+        if len(message) == 5 and bytes(message) == b"ERROR":  # what Isaac-GR00T may send
+            self.stats.errors += 1
+            raise RemoteError(f"{self.address}: server error on {endpoint}")
+        try:
+            reply = decode(message, self.limits)
+        except CodecError as exc:
+            self.stats.errors += 1
+            raise RemoteError(f"{self.address}: bad reply to {endpoint}: {exc}") from None
+        if isinstance(reply, dict) and "error" in reply:
+            self.stats.errors += 1
+            raise RemoteError(f"{self.address}: server error on {endpoint}: {reply['error']}")
+        return reply
+
+    def _exchange(self, endpoint: str, payload: bytes, timeout_ms: int) -> Any:
+        assert self._socket is not None
+        start = time.perf_counter()
+        deadline = start + timeout_ms / 1e3
+        try:
+            self._socket.send(payload, copy=len(payload) < 65536)
+            while True:
+                left_ms = int((deadline - time.perf_counter()) * 1e3)
+                if left_ms <= 0 or not self._socket.poll(left_ms, zmq.POLLIN):
+                    if time.perf_counter() < deadline:
+                        continue
+                    raise zmq.Again()
+                frame = self._socket.recv(copy=False)
+                break
+        except zmq.ZMQError as exc:
+            self.stats.timeouts += 1
+            self._reconnect()
+            what = "no reply" if isinstance(exc, zmq.Again) else f"socket error ({exc})"
+            raise PolicyTimeoutError(
+                f"remote policy at {self.address}: {what} to '{endpoint}' within {timeout_ms} ms"
+            ) from None
+        self.stats.add(time.perf_counter() - start)
+        return frame.buffer
+
+    def _connect(self) -> None:
+        sock = self._context.socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
+        sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
+        sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sock.connect(self.address)
+        self._socket = sock
+
+    def _reconnect(self) -> None:
+        # a REQ socket that sent without a reply is stuck: drop it (linger 0) and start afresh
+        if self._socket is not None:
+            self._socket.close(linger=0)
+        self._connect()
+
+    def _handshake(self, dialect: str) -> tuple[str, ModalityLayout]:
+        t = self.connect_timeout_ms
+        config: Any = None
+        if dialect in ("auto", "n1.6"):
+            try:
+                config = self.call("get_modality_config", timeout_ms=t)
+                dialect = "n1.6"
+            except RemoteError as exc:
+                if dialect == "n1.6" or "Unknown endpoint" not in str(exc):
+                    raise
+                dialect = "n1.5"
+        else:
+            self.call("ping", timeout_ms=t)
+        try:
+            layout = ModalityLayout.from_json(self.call(LAYOUT_ENDPOINT, timeout_ms=t))
+        except RemoteError:  # not a groot-sdk server: use its modality config, or the spec
+            layout = (
+                forms.layout_from_modality_config(config, self.spec)
+                if isinstance(config, Mapping) and config
+                else ModalityLayout.from_spec(self.spec)
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteError(f"{self.address}: bad layout from the server: {exc}") from None
+        return dialect, layout
+
+    def _to_n16(self, observation: Observation) -> dict[str, Any]:
+        if forms.is_nested(observation):
+            return dict(observation)
+        form = forms.detect_form(observation, self._layout)
+        batch = dict(observation) if form.batched else forms.add_batch(observation)
+        if self.observation_form == "nested":
+            return forms.flat_to_nested(batch, self._layout)
+        return batch
+
+
+def make_remote(
+    spec: EmbodimentSpec,
+    target: str = f"127.0.0.1:{DEFAULT_PORT}",
+    dialect: str = "auto",
+    timeout_ms: int = 2000,
+    api_token: str | None = None,
+    observation_form: str = "nested",
+    connect_timeout_ms: int | None = None,
+    max_message_mb: float | None = None,
+    **ignored: Any,
+) -> RemoteBackend:
+    """Factory for ``--policy remote://host:port`` (options: dialect, timeout_ms, api_token,
+    observation_form, connect_timeout_ms, max_message_mb). Model options that embodiments hand
+    every backend (embodiment_tag, device, ...) belong to the server and are ignored here."""
+    if ignored:
+        log.debug("remote: ignoring server-side options %s", sorted(ignored))
+    host, port = parse_target(str(target))
+    limits = Limits.from_mb(max_message_mb) if max_message_mb else DEFAULT_LIMITS
+    return RemoteBackend(
+        spec,
+        host,
+        port,
+        dialect=str(dialect),
+        timeout_ms=int(timeout_ms),
+        connect_timeout_ms=connect_timeout_ms,
+        api_token=None if api_token is None else str(api_token),
+        observation_form=observation_form,
+        limits=limits,
+    )
