@@ -193,8 +193,10 @@ class So101Servos(JointEncoder, Actuator):
                     (
                         label,
                         model == p.MODEL_STS3215,
-                        f"model {model}, {rad:+.3f} rad ({ticks} ticks), "
-                        f"{block[6] / 10:.1f} V, {block[7]} C",
+                        (
+                            f"model {model}, {rad:+.3f} rad ({ticks} ticks), "
+                            f"{block[6] / 10:.1f} V, {block[7]} C"
+                        ),
                     )
                 )
             except FeetechError as exc:
@@ -275,7 +277,7 @@ def calibrate(spec: EmbodimentSpec, *, port: str, output: str | None = None, **o
     bus = FeetechBus(port, int(options.get("baudrate", 1_000_000)), names=names)
     bus.open()
     try:
-        for name, i in SERVO_IDS.items():
+        for i in SERVO_IDS.values():
             bus.ping(i)
         cal = record_calibration(
             bus,

@@ -18,6 +18,8 @@ import time
 import tty
 from collections.abc import Iterable
 
+from typing_extensions import Self
+
 from groot_sdk_so101.feetech import protocol as p
 
 #: shaft speed with torque on: 0.222 s / 60 deg at 7.4 V (STS3215 datasheet)
@@ -66,7 +68,7 @@ class SimServo:
         return bool(self.table[p.Reg.TORQUE_ENABLE.addr])
 
     def present_position(self) -> int:
-        return int(round(self.actual - self._get(p.Reg.HOMING_OFFSET))) % p.TICKS_PER_REV
+        return round(self.actual - self._get(p.Reg.HOMING_OFFSET)) % p.TICKS_PER_REV
 
     def target_actual(self) -> float:
         lo, hi = self._get(p.Reg.MIN_POSITION_LIMIT), self._get(p.Reg.MAX_POSITION_LIMIT)
@@ -83,7 +85,7 @@ class SimServo:
         else:
             self.velocity = 0.0
         self._set(p.Reg.PRESENT_POSITION, self.present_position())
-        self._set(p.Reg.PRESENT_VELOCITY, int(round(self.velocity)))
+        self._set(p.Reg.PRESENT_VELOCITY, round(self.velocity))
         load = 0
         if self.torque:
             err = self.target_actual() - self.actual
@@ -167,7 +169,7 @@ class SimulatedFeetechBus:
                 os.close(fd)
         self._master = self._slave = -1
 
-    def __enter__(self) -> SimulatedFeetechBus:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
