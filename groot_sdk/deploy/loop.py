@@ -136,6 +136,9 @@ class RealtimeDeployer(Deployer):
         self._rejected = 0
         self._dropped = 0
         self._tag = 0
+        self._obs_time = 0.0
+        if hasattr(self.policy, "clock"):  # open-loop baselines follow the control clock
+            self.policy.clock = lambda: self._obs_time
         restore = self._install_signals()
         episodic = self.robot.episodic
         n_episodes = cfg.episodes if (cfg.episodes and episodic is not None) else 1
@@ -235,6 +238,7 @@ class RealtimeDeployer(Deployer):
                         self.layout.action_horizon - self.replan_every + 1e-6
                     )
                     if obs is not None and due and not self.worker.pending:
+                        self._obs_time = now
                         self.worker.submit(obs, (self._tag, now, joints.position.copy()))
                         pending_since = now
                         first = traj.times is None and tick == 0

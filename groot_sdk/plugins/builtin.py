@@ -11,6 +11,12 @@ BACKENDS = [
     BackendEntry("zero", "groot_sdk.policy.simple:zero", "zero actions (no motion)"),
     BackendEntry("hold", "groot_sdk.policy.simple:hold", "hold the current joint positions"),
     BackendEntry(
+        "sinusoid", "groot_sdk.policy.baselines:sinusoid", "test signal: joints swing in limits"
+    ),
+    BackendEntry(
+        "replay", "groot_sdk.policy.baselines:replay", "play back a trajectory (.npz / .json)"
+    ),
+    BackendEntry(
         "remote",
         "groot_sdk.remote.client:make_remote",
         "a policy server over Isaac-GR00T's ZeroMQ protocol (remote://host:port)",
