@@ -123,3 +123,36 @@ def modality_stats(
                 s: np.asarray(st[s]).tolist() for s in NUMERIC_STATS
             }
     return out
+
+
+def dataset_modality_stats(root: Any, progress: Any = None) -> dict[str, Any]:
+    """Exact per-key stats of a v2.1 dataset, from its parquet files and modality.json."""
+    from groot_sdk.data.reader import Dataset
+    from groot_sdk.data.writer import DatasetError
+
+    ds = Dataset(root)
+    if ds.modality is None:
+        raise DatasetError(f"{root}: no meta/modality.json; stats are per modality key")
+    wanted = sorted(
+        {
+            e.get("original_key", default)
+            for section, default in (("state", "observation.state"), ("action", "action"))
+            for e in ds.modality.get(section, {}).values()
+        }
+    )
+    items = progress(ds.episode_indices) if progress else ds.episode_indices
+    parts = [ds.episode(i, wanted) for i in items]
+    if not parts:
+        raise DatasetError(f"{root}: has no episodes")
+    columns = {c: np.concatenate([p[c] for p in parts]) for c in wanted}
+    return modality_stats(columns, ds.modality)
+
+
+def exact_feature_stats(root: Any) -> dict[str, dict[str, Any]]:
+    """``meta/stats.json`` content with exact quantiles (what GR00T computes when it is absent)."""
+    from groot_sdk.data.reader import Dataset
+
+    ds = Dataset(root)
+    keys = [k for k, f in ds.features.items() if f.get("dtype") not in ("video", "string")]
+    cols = ds.concat(keys)
+    return {k: {s: np.asarray(v).tolist() for s, v in numeric_stats(cols[k]).items()} for k in keys}
