@@ -1,0 +1,143 @@
+"""What the torch, onnx and tensorrt GR00T N1.5 backends share: checkpoint -> processor,
+observation -> inputs -> actions -> ``action.<key>`` chunks, seeded noise, warm-up."""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.errors import BackendError, ModalityError
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.models.gr00t_n15.loading import load_config, resolve_checkpoint
+from groot_sdk.models.gr00t_n15.processing import (
+    Gr00tN15Processor,
+    ModelInputs,
+    build_processor,
+)
+from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
+
+log = logging.getLogger(__name__)
+
+
+def choose_tag(directory: Path, requested: str | None, spec: Any) -> str | None:
+    """The option wins; else the only tag in metadata.json; else the spec's tag."""
+    if requested:
+        return requested
+    meta = directory / "experiment_cfg" / "metadata.json"
+    tags = list(json.loads(meta.read_text())) if meta.is_file() else []
+    if len(tags) == 1:
+        return tags[0]
+    spec_tag = getattr(spec, "embodiment_tag", None)
+    if spec_tag in tags:
+        return spec_tag
+    raise ModalityError(
+        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
+    )
+
+
+def parse_normalization(value: Any) -> Mapping[str, str] | str | None:
+    """``"q99"``, a dict, or a JSON object string (from ``--policy-opt``)."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        return json.loads(value)
+    return value
+
+
+def synthetic_observation(
+    processor: Gr00tN15Processor, seed: int = 0, batch: int | None = None
+) -> dict[str, Any]:
+    """A plausible observation (random pixels, state inside the statistics) for warm-up/bench."""
+    rng = np.random.default_rng(seed)
+    lead = () if batch is None else (batch,)
+    obs: dict[str, Any] = {}
+    for name in processor.metadata.video:
+        h, w = processor.metadata.resolution.get(name, (2 * processor.image_size,) * 2)
+        obs[f"video.{name}"] = rng.integers(0, 256, (*lead, 1, h, w, 3), dtype=np.uint8)
+    for kd in processor.metadata.state:
+        stats = processor.metadata.stats("state", kd.key)
+        lo = stats.get("min", np.full(kd.dim, -1.0, np.float32))
+        hi = stats.get("max", np.full(kd.dim, 1.0, np.float32))
+        obs[f"state.{kd.key}"] = rng.uniform(lo, hi, (*lead, 1, kd.dim)).astype(np.float32)
+    obs[processor.language_key] = ["pick up the cube"] * (batch or 1)
+    return obs
+
+
+class Gr00tN15Backend(PolicyBackend):
+    """Base of the GR00T N1.5 backends: subclasses implement :meth:`infer`."""
+
+    def __init__(
+        self,
+        spec: Any,
+        checkpoint: str | Path,
+        embodiment_tag: str | None = None,
+        tokenizer: str | Path | None = None,
+        normalization: Any = None,
+        seed: int | None = None,
+        batched: bool = False,
+        warmup: int = 0,
+        local_files_only: bool | None = None,
+    ) -> None:
+        self.spec = spec
+        self.directory = resolve_checkpoint(checkpoint, local_files_only=local_files_only)
+        self.config = load_config(self.directory)
+        tag = choose_tag(self.directory, embodiment_tag, spec)
+        tok_dir = (
+            resolve_checkpoint(tokenizer, local_files_only=True) if tokenizer is not None else None
+        )
+        self.processor = build_processor(
+            self.directory, self.config, tag, tok_dir, parse_normalization(normalization)
+        )
+        self.seed = seed
+        self.batched = bool(batched)
+        self._rng = np.random.default_rng(seed)
+        self.warmup_calls = int(warmup)
+
+    @property
+    def layout(self) -> ModalityLayout:
+        return self.processor.layout
+
+    @property
+    def noise_shape(self) -> tuple[int, int]:
+        return (self.processor.action_horizon, self.processor.max_action_dim)
+
+    def noise(self, batch: int) -> np.ndarray:
+        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
+        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
+        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
+
+    @abstractmethod
+    def infer(self, inputs: ModelInputs, noise: np.ndarray) -> np.ndarray:
+        """Normalised actions (B, horizon, max_action_dim)."""
+
+    def _run(self, inputs: ModelInputs) -> list[dict[str, np.ndarray]]:
+        batch = inputs.state.shape[0]
+        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
+        if not np.isfinite(actions).all():
+            raise BackendError("GR00T N1.5 produced non-finite actions")
+        return self.processor.decode(actions)
+
+    def get_action(self, observation: Observation) -> ActionChunk:
+        chunks = self._run(self.processor(observation, batched=self.batched))
+        if not self.batched:
+            return chunks[0]
+        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
+
+    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
+        """Several unbatched observations in one forward pass."""
+        return self._run(self.processor.collate(observations))
+
+    def warm_up(self, calls: int | None = None) -> None:
+        """Run the model on synthetic inputs (first-call allocations, compilation, autotuning)."""
+        n = self.warmup_calls if calls is None else calls
+        if n <= 0:
+            return
+        obs = synthetic_observation(self.processor)
+        inputs = self.processor(obs)
+        for _ in range(n):
+            self.infer(inputs, self.noise(1))
+        log.info("%s warmed up (%d calls)", type(self).__name__, n)

@@ -1,0 +1,94 @@
+"""``torch``: GR00T N1.5 in native torch (CPU or CUDA, float32 or bfloat16).
+
+Options (``--policy-opt``): ``checkpoint`` (directory or hub repo id; required),
+``embodiment_tag``, ``device`` (``cpu``/``cuda``/``auto``), ``dtype`` (``float32``/``bfloat16``),
+``seed`` (deterministic: every call starts from the same noise), ``compile`` (torch.compile),
+``warmup`` (calls at start-up), ``batched``, ``tokenizer`` (a local tokenizer directory),
+``normalization`` (a mode or a JSON object per key), ``denoising_steps``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.errors import require
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+
+
+def _device(name: str) -> str:
+    torch = require("torch", "torch", "the torch backend")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def create(spec: Any = None, checkpoint: str | Path | None = None, **options: Any):
+    """Factory for the ``torch`` backend entry."""
+    require("torch", "torch", "the torch backend")
+    require("transformers", "torch", "the torch backend")
+    from groot_sdk.models.gr00t_n15.runtime import Gr00tN15Backend
+
+    if checkpoint is None:
+        from groot_sdk.errors import BackendError
+
+        raise BackendError("the torch backend needs checkpoint=DIR_OR_REPO_ID")
+
+    class TorchGr00tN15(Gr00tN15Backend):
+        """GR00T N1.5 through :class:`groot_sdk.models.gr00t_n15.GR00TN15`."""
+
+        def __init__(
+            self,
+            spec: Any,
+            checkpoint: str | Path,
+            device: str = "cpu",
+            dtype: str = "float32",
+            compile: bool = False,
+            denoising_steps: int | None = None,
+            **rest: Any,
+        ) -> None:
+            import torch
+
+            import groot_sdk.models  # noqa: F401  (registers gr00t_n1_5 with transformers)
+            from groot_sdk.models.gr00t_n15.loading import load_model
+
+            super().__init__(spec, checkpoint, **rest)
+            if dtype not in _DTYPES:
+                raise ValueError(f"dtype '{dtype}' is not one of {sorted(_DTYPES)}")
+            self.device = torch.device(_device(device))
+            self.dtype = getattr(torch, _DTYPES[dtype])
+            self.model = load_model(self.directory, device=self.device, dtype=self.dtype)
+            if denoising_steps:
+                self.model.action_head.num_inference_timesteps = int(denoising_steps)
+            self._forward = self.model.get_action
+            if compile:
+                self._forward = torch.compile(self.model.get_action)
+            self.warm_up()
+
+        def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
+            import torch
+
+            def t(x: np.ndarray) -> torch.Tensor:
+                return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+
+            with torch.inference_mode():
+                out = self._forward(
+                    t(inputs.pixel_values).to(self.dtype),
+                    t(inputs.input_ids),
+                    t(inputs.attention_mask),
+                    t(inputs.state).to(self.dtype),
+                    t(inputs.embodiment_id),
+                    t(noise).to(self.dtype),
+                )
+            return out.float().cpu().numpy()
+
+        def close(self) -> None:
+            self.model = None  # type: ignore[assignment]
+
+    return TorchGr00tN15(spec, checkpoint, **options)
