@@ -202,8 +202,8 @@ class RealtimeDeployer(Deployer):
         limit_ticks = math.inf
         if cfg.seconds is not None:
             limit_ticks = cfg.seconds / self.dt
-        if max_steps is not None and cfg.seconds is None:
-            limit_ticks = min(limit_ticks, max_steps)
+        if max_steps is not None and cfg.seconds is None:  # max_steps counts policy steps
+            limit_ticks = min(limit_ticks, math.ceil(max_steps * self.policy_dt / self.dt - 1e-6))
         if episodic is None and cfg.seconds is None:
             limit_ticks = math.inf  # until stopped
         tick = 0
