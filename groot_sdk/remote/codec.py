@@ -119,8 +119,8 @@ def _parse_npy_header(data: bytes, limits: Limits) -> tuple[np.dtype, tuple[int,
     )
     try:
         shape, fortran, dtype = reader(fp, max_header_size=limits.max_npy_header_bytes)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise CodecError(f"bad .npy header: {exc}") from None
+    except Exception as exc:  # numpy's literal parser raises ValueError, SyntaxError, TokenError...
+        raise CodecError(f"bad .npy header: {type(exc).__name__}: {exc}") from None
     if dtype.hasobject:
         raise CodecError(f"refusing .npy array of dtype {dtype}: object arrays are never loaded")
     if dtype.itemsize == 0:
