@@ -247,7 +247,7 @@ class RemoteBackend(PolicyBackend):
         sock.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
         sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 0)  # retry every 100 ms, no backoff
         sock.connect(self.address)
         self._socket = sock
 
