@@ -131,7 +131,9 @@ class Eagle25VL(nn.Module):
         out = self.language_model.model(
             inputs_embeds=flat.reshape(b, n, c), attention_mask=attention_mask, use_cache=False
         )
-        return out.last_hidden_state
+        # left-padding positions are query rows with every key masked: what attention returns
+        # there differs between kernels (SDPA, flash-attn, ONNX Runtime), so pin them to zero
+        return out.last_hidden_state * attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
 
 
 class EagleBackbone(nn.Module):
