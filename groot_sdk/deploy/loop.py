@@ -118,6 +118,7 @@ class RealtimeDeployer(Deployer):
         self._stop = threading.Event()
         self._stop_reason = ""
         self.events: list[tuple[float, str]] = []  #: (control time, what) for holds and stops
+        self.request_times: list[float] = []  #: control times of inference requests
 
     # -- Deployer ----------------------------------------------------------------------------
     def stop(self, reason: str = "requested") -> None:
@@ -239,6 +240,7 @@ class RealtimeDeployer(Deployer):
                     )
                     if obs is not None and due and not self.worker.pending:
                         self._obs_time = now
+                        self.request_times.append(now)
                         self.worker.submit(obs, (self._tag, now, joints.position.copy()))
                         pending_since = now
                         first = traj.times is None and tick == 0
@@ -253,7 +255,7 @@ class RealtimeDeployer(Deployer):
                             else:
                                 pending_since = now - cfg.timeout - self.dt  # stale now
                             if first and not self.sync:
-                                self.clock.reanchor()
+                                self.clock.reanchor(skip_tick=True)
                 # 3. watchdog
                 stale = pending_since is not None and now - pending_since > cfg.timeout
                 target = None if stale else traj.sample(now) if traj.valid(now) else None

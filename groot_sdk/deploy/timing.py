@@ -54,10 +54,10 @@ class DeadlineClock:
     def stats(self) -> dict[str, float]:
         late = np.asarray(self.lateness) * 1e3
         per = np.asarray(self.periods) * 1e3
-        elapsed = (self.starts[-1] - self.starts[0]) if len(self.starts) > 1 else 0.0
+        elapsed = float(per.sum()) / 1e3  # excludes pauses between episodes
         return {
             "ticks": len(self.starts),
-            "loop_hz": (len(self.starts) - 1) / elapsed if elapsed > 0 else 0.0,
+            "loop_hz": per.size / elapsed if elapsed > 0 else 0.0,
             "jitter_ms_p50": float(np.percentile(late, 50)) if late.size else 0.0,
             "jitter_ms_p99": float(np.percentile(late, 99)) if late.size else 0.0,
             "jitter_ms_max": float(late.max()) if late.size else 0.0,
@@ -67,7 +67,8 @@ class DeadlineClock:
             "overruns": self.overruns,
         }
 
-    def reanchor(self) -> None:
-        """Start a fresh schedule (after a pause such as an episode reset)."""
-        self._next = None
+    def reanchor(self, skip_tick: bool = False) -> None:
+        """Start a fresh schedule after a pause (an episode reset, a first inference):
+        the next tick starts now, or one period from now with ``skip_tick``."""
+        self._next = time.perf_counter() + self.period if skip_tick else None
         self._last_start = None
