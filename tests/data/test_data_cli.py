@@ -11,12 +11,12 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("av")
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from groot_sdk.cli.main import cli  # noqa: E402
-from groot_sdk.data.reader import Dataset  # noqa: E402
+from groot_sdk.cli.main import cli
+from groot_sdk.data.reader import Dataset
 
-from .helpers import record_mock, so101_spec  # noqa: E402
+from .helpers import record_mock, so101_spec
 
 
 @pytest.fixture(scope="module")

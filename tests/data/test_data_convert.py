@@ -10,19 +10,19 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("av")
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
+from click.testing import CliRunner
 
-from groot_sdk.cli.main import cli  # noqa: E402
-from groot_sdk.data.convert import convert_npz, convert_v3  # noqa: E402
-from groot_sdk.data.reader import Dataset  # noqa: E402
-from groot_sdk.data.validate import validate  # noqa: E402
-from groot_sdk.data.video import read_frames, write_video  # noqa: E402
-from groot_sdk.data.writer import DatasetError, spec_features  # noqa: E402
-from groot_sdk.modality import modality_json  # noqa: E402
+from groot_sdk.cli.main import cli
+from groot_sdk.data.convert import convert_npz, convert_v3
+from groot_sdk.data.reader import Dataset
+from groot_sdk.data.validate import validate
+from groot_sdk.data.video import read_frames, write_video
+from groot_sdk.data.writer import DatasetError, spec_features
+from groot_sdk.modality import modality_json
 
-from .helpers import so101_spec  # noqa: E402
+from .helpers import so101_spec
 
 
 def _fetch():
@@ -77,8 +77,13 @@ def test_npz_errors_name_the_file_and_key(tmp_path):
              images=np.zeros((5, 8, 8, 3), np.uint8))  # fmt: skip
     with pytest.raises(DatasetError, match="a.npz: 'actions' has 3 values per step, fetch has 4"):
         convert_npz(folder, tmp_path / "o1", spec, fps=25, task="x")
-    np.savez(folder / "a.npz", observations=np.zeros((5, 16)), actions=np.zeros((5, 4)),
-             images=np.zeros((5, 8, 8, 3), np.uint8), timestamps=[0, 0.04, 0.08, 0.2, 0.24])
+    np.savez(
+        folder / "a.npz",
+        observations=np.zeros((5, 16)),
+        actions=np.zeros((5, 4)),
+        images=np.zeros((5, 8, 8, 3), np.uint8),
+        timestamps=[0, 0.04, 0.08, 0.2, 0.24],
+    )
     with pytest.raises(DatasetError, match="a.npz: 'timestamps' step at frame 3"):
         convert_npz(folder, tmp_path / "o2", spec, fps=25, task="x")
 
@@ -136,7 +141,10 @@ def _build_v3(root, spec, lengths, fps=30):
         key = cam.original_key
         # each episode is a solid grey level, so a wrong split shows in the pixels
         frames = np.concatenate(
-            [np.full((k, 224, 224, 3), 20 + 50 * i + 10 * c, np.uint8) for i, k in enumerate(lengths)]
+            [
+                np.full((k, 224, 224, 3), 20 + 50 * i + 10 * c, np.uint8)
+                for i, k in enumerate(lengths)
+            ]
         )
         path = root / f"videos/{key}/chunk-000/file-000.mp4"
         path.parent.mkdir(parents=True)

@@ -15,9 +15,9 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("av")
 
-from groot_sdk.data.validate import validate  # noqa: E402
+from groot_sdk.data.validate import validate
 
-from .helpers import record_mock, so101_spec  # noqa: E402
+from .helpers import record_mock, so101_spec
 
 SCRIPT = textwrap.dedent(
     """

@@ -19,20 +19,21 @@ pytest.importorskip("mujoco")
 pytest.importorskip("gymnasium_robotics")
 fetch_sim = pytest.importorskip("groot_sdk_fetch.sim")
 
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow.parquet as pq
 
-from groot_sdk.data.recorder import LeRobotRecorder  # noqa: E402
-from groot_sdk.data.validate import validate  # noqa: E402
-from groot_sdk.data.video import iter_frames  # noqa: E402
-from groot_sdk.deploy.loop import run_policy  # noqa: E402
+from groot_sdk.data.recorder import LeRobotRecorder
+from groot_sdk.data.validate import validate
+from groot_sdk.data.video import iter_frames
+from groot_sdk.deploy.loop import run_policy
 
 EPISODES = 20
 
 
 @pytest.mark.slow
 def test_fetch_scripted_reach_20_episodes_record_a_valid_dataset(tmp_path):
-    from groot_sdk.plugins import get_registry
     from groot_sdk_fetch.scripted import scripted
+
+    from groot_sdk.plugins import get_registry
 
     spec = get_registry().embodiment("fetch").spec
     small = attrs.evolve(spec, cameras=(attrs.evolve(spec.cameras[0], width=224, height=224),))

@@ -11,16 +11,16 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("av")
 
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow.parquet as pq
 
-from groot_sdk.data.recorder import LeRobotRecorder, RecorderError  # noqa: E402
-from groot_sdk.data.validate import validate  # noqa: E402
-from groot_sdk.data.video import iter_frames  # noqa: E402
-from groot_sdk.data.writer import DatasetError  # noqa: E402
-from groot_sdk.errors import ObservationError  # noqa: E402
-from groot_sdk.modality import lerobot_features, modality_json  # noqa: E402
+from groot_sdk.data.recorder import LeRobotRecorder, RecorderError
+from groot_sdk.data.validate import validate
+from groot_sdk.data.video import iter_frames
+from groot_sdk.data.writer import DatasetError
+from groot_sdk.errors import ObservationError
+from groot_sdk.modality import lerobot_features, modality_json
 
-from .helpers import record_mock, so101_spec  # noqa: E402
+from .helpers import record_mock, so101_spec
 
 
 def test_recorded_dataset_layout_and_validates(tmp_path):

@@ -11,15 +11,15 @@ import pytest
 pytest.importorskip("pyarrow")
 pytest.importorskip("av")
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
+import pyarrow as pa
+import pyarrow.parquet as pq
+from click.testing import CliRunner
 
-from groot_sdk.cli.main import cli  # noqa: E402
-from groot_sdk.data.validate import validate  # noqa: E402
-from groot_sdk.data.video import read_frames, write_video  # noqa: E402
+from groot_sdk.cli.main import cli
+from groot_sdk.data.validate import validate
+from groot_sdk.data.video import read_frames, write_video
 
-from .helpers import record_mock, so101_spec  # noqa: E402
+from .helpers import record_mock, so101_spec
 
 EP1 = "data/chunk-000/episode_000001.parquet"
 
@@ -59,11 +59,16 @@ def test_the_unmodified_dataset_is_valid(good):
 def test_renamed_action_column(ds):
     _rewrite(
         ds / EP1,
-        lambda t: t.rename_columns(["action.action" if c == "action" else c for c in t.column_names]),
+        lambda t: t.rename_columns(
+            ["action.action" if c == "action" else c for c in t.column_names]
+        ),
     )
     errors = _errors(ds)
     assert any(
-        EP1 in e and "(episode 1)" in e and "'action'" in e and "action.action" in e
+        EP1 in e
+        and "(episode 1)" in e
+        and "'action'" in e
+        and "action.action" in e
         and "KeyError" in e
         for e in errors
     ), errors
@@ -79,7 +84,9 @@ def test_modality_slice_past_the_column_width(ds):
     path.write_text(json.dumps(doc))
     errors = _errors(ds)
     assert any(
-        "meta/modality.json" in e and "'action.gripper'" in e and "[5:7]" in e
+        "meta/modality.json" in e
+        and "'action.gripper'" in e
+        and "[5:7]" in e
         and "runs past the 6 values of 'action'" in e
         for e in errors
     ), errors
@@ -91,7 +98,8 @@ def test_video_one_frame_short(ds):
     write_video(video, frames[:-1], 30)
     errors = _errors(ds)
     assert any(
-        "observation.images.wrist/episode_000000.mp4" in e and "(episode 0)" in e
+        "observation.images.wrist/episode_000000.mp4" in e
+        and "(episode 0)" in e
         and "has 9 frames but the episode has 10 rows (1 short)" in e
         for e in errors
     ), errors

@@ -1,0 +1,158 @@
+"""Recording throughput: how many times faster than real time LeRobotRecorder writes one
+224x224 camera at 30 fps (goal >= 10x), and what an add_step costs the control loop.
+
+Rows:
+* ``recorder``        the full path: add_step -> queue -> H.264 encode -> parquet -> commit
+* ``recorder noise``  the same with random-noise frames (the encoder's worst case)
+* ``encode only``     the baseline measured in the same run: PyAV encoding alone, no recorder
+
+Writes out/bench/recording.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from groot_sdk.data.recorder import LeRobotRecorder
+from groot_sdk.data.video import VideoEncoder
+from groot_sdk.spec import CameraSpec, ControlRates, EmbodimentSpec, Group, Joint
+
+FPS = 30.0
+SIZE = 224
+
+
+def bench_spec() -> EmbodimentSpec:
+    joints = tuple(Joint(f"j{i}", -3.14, 3.14) for i in range(7))
+    return EmbodimentSpec(
+        name="bench_arm",
+        joints=joints,
+        action_groups=(Group("arm", 0, 6), Group("gripper", 6, 7)),
+        cameras=(CameraSpec("front", SIZE, SIZE, SIZE, SIZE, fps=FPS),),
+        rates=ControlRates(policy_hz=FPS, low_level_hz=FPS),
+        robot_type="bench_arm",
+    )
+
+
+def scene_frames(n: int) -> np.ndarray:
+    """A moving textured scene (what a robot camera looks like to the encoder)."""
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    rng = np.random.default_rng(0)
+    out = np.empty((n, SIZE, SIZE, 3), np.uint8)
+    for k in range(n):
+        cx, cy = 112 + 60 * np.sin(k / 20), 112 + 40 * np.cos(k / 15)
+        blob = 120 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 800)
+        base = 60 + 0.3 * xs + 0.2 * ys
+        img = np.stack([base + blob, base * 0.8, base * 0.6 + blob / 2], -1)
+        out[k] = np.clip(img + rng.normal(0, 3, img.shape[:2])[..., None], 0, 255)
+    return out
+
+
+def run_recorder(root: Path, frames: np.ndarray, steps: int, episode_len: int) -> dict:
+    spec = bench_spec()
+    rng = np.random.default_rng(1)
+    states = rng.normal(size=(steps, 7)).astype(np.float32)
+    calls = []
+    t0 = time.perf_counter()
+    rec = LeRobotRecorder(root, spec, fps=FPS, task="bench", max_pending=10**9)
+    for k in range(steps):
+        if k % episode_len == 0:
+            rec.start_episode("bench")
+        c0 = time.perf_counter()
+        rec.add_step({"front": frames[k % len(frames)]}, states[k], states[k], k / FPS)
+        calls.append(time.perf_counter() - c0)
+        if k % episode_len == episode_len - 1:
+            rec.end_episode(True)
+    loop_done = time.perf_counter()
+    rec.close()
+    wall = time.perf_counter() - t0
+    calls_ms = np.array(calls) * 1e3
+    return {
+        "frames": steps,
+        "episodes": rec.episodes_written,
+        "wall_s": wall,
+        "loop_s": loop_done - t0,
+        "realtime_x": steps / FPS / wall,
+        "fps": steps / wall,
+        "add_step_ms_p50": float(np.percentile(calls_ms, 50)),
+        "add_step_ms_p99": float(np.percentile(calls_ms, 99)),
+        "add_step_ms_max": float(calls_ms.max()),
+        "dropped": rec.dropped,
+        "mb_per_min": sum(f.stat().st_size for f in root.rglob("*.mp4")) / 1e6 / (steps / FPS / 60),
+    }
+
+
+def run_encode_only(path: Path, frames: np.ndarray, steps: int) -> dict:
+    t0 = time.perf_counter()
+    enc = VideoEncoder(path, SIZE, SIZE, FPS)
+    for k in range(steps):
+        enc.add(frames[k % len(frames)])
+    enc.close()
+    wall = time.perf_counter() - t0
+    return {"frames": steps, "wall_s": wall, "realtime_x": steps / FPS / wall, "fps": steps / wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="robot time to record")
+    ap.add_argument("--episode-seconds", type=float, default=10.0)
+    ap.add_argument("--out", default="out/bench/recording.json")
+    args = ap.parse_args()
+    steps = int(args.seconds * FPS)
+    episode_len = int(args.episode_seconds * FPS)
+    scene = scene_frames(300)
+    noise = np.random.default_rng(2).integers(0, 256, (64, SIZE, SIZE, 3), dtype=np.uint8)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_rec_"))
+    try:
+        results = {
+            "encode only": run_encode_only(tmp / "enc.mp4", scene, steps),
+            "recorder": run_recorder(tmp / "ds", scene, steps, episode_len),
+            "recorder noise": run_recorder(tmp / "ds_noise", noise, steps, episode_len),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    base = results["encode only"]["wall_s"]
+    for r in results.values():
+        r["vs_encode_only"] = r["wall_s"] / base
+    print(
+        f"Recording one {SIZE}x{SIZE} camera at {FPS:g} fps, {args.seconds:g} s of robot time "
+        f"({steps} frames, {os.cpu_count()} CPUs)"
+    )
+    print(
+        f"{'path':<16}{'wall s':>8}{'x real time':>13}{'frames/s':>10}{'wall/encode':>13}"
+        f"{'add_step p50/p99/max ms':>26}{'dropped':>9}"
+    )
+    for name, r in results.items():
+        lat = (
+            f"{r['add_step_ms_p50']:.3f}/{r['add_step_ms_p99']:.3f}/{r['add_step_ms_max']:.2f}"
+            if "add_step_ms_p50" in r
+            else "-"
+        )
+        print(
+            f"{name:<16}{r['wall_s']:>8.2f}{r['realtime_x']:>13.1f}{r['fps']:>10.0f}"
+            f"{r['vs_encode_only']:>13.2f}{lat:>26}{r.get('dropped', '-'):>9}"
+        )
+    goal = results["recorder"]["realtime_x"]
+    print(f"goal >= 10x real time: {'met' if goal >= 10 else 'NOT met'} ({goal:.1f}x)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "benchmark": "recording",
+        "camera": f"{SIZE}x{SIZE}", "fps": FPS, "robot_seconds": args.seconds,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "goal_realtime_x": 10, "results": results,
+    }, indent=2))  # fmt: skip
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
