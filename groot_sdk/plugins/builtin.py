@@ -21,6 +21,24 @@ BACKENDS = [
         "groot_sdk.remote.client:make_remote",
         "a policy server over Isaac-GR00T's ZeroMQ protocol (remote://host:port)",
     ),
+    BackendEntry(
+        "torch",
+        "groot_sdk.policy.torch_backend:create",
+        "GR00T N1.5 in native torch (checkpoint=DIR|REPO, device, dtype)",
+        extra="torch",
+    ),
+    BackendEntry(
+        "onnx",
+        "groot_sdk.policy.onnx_backend:create",
+        "GR00T N1.5 exported by `groot export-onnx`, on ONNX Runtime",
+        extra="onnx",
+    ),
+    BackendEntry(
+        "tensorrt",
+        "groot_sdk.policy.tensorrt_backend:create",
+        "GR00T N1.5 TensorRT engines from `groot build-engine` (CUDA)",
+        extra="tensorrt",
+    ),
 ]
 
 
