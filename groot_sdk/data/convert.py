@@ -120,7 +120,7 @@ def convert_npz(
             ep_task = str(data["task"]) if "task" in data else task
             if not ep_task:
                 raise DatasetError(f"{name}: no 'task' string in the file; pass --task")
-            videos = {}
+            videos: dict[str, Iterator[np.ndarray]] = {}
             for cam in spec.cameras:
                 frames = np.asarray(images[cam.name])
                 if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:

@@ -311,7 +311,7 @@ class _Validator:
         stats = {int(row.get("episode_index", -1)): row.get("stats", {}) for row in rows}
         numeric = [k for k, f in self.features.items() if f.get("dtype") not in ("video", "string")]
         for e in episodes:
-            i = e.get("episode_index")
+            i = int(e.get("episode_index", -1))
             st = stats.get(i)
             if st is None:
                 r.error(L.EPISODES_STATS, "has no stats for this episode", i)

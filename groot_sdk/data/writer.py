@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ class DatasetWriter:
         stats = {r["episode_index"]: r for r in self._read_rows(L.EPISODES_STATS)}
         self.tasks = {r["task"]: int(r["task_index"]) for r in self._read_rows(L.TASKS)}
         # keep only episodes whose files all exist (a crash may have cut a commit short)
-        kept = []
+        kept: list[dict[str, Any]] = []
         for ep in sorted(self.episodes, key=lambda e: e["episode_index"]):
             i = int(ep["episode_index"])
             files = [self.layout.data_file(i)] + [
@@ -291,14 +291,14 @@ class DatasetWriter:
             ts = (np.arange(length) / self.fps).astype(np.float32)
         else:
             ts = np.asarray(timestamps, np.float32)
-        index_cols = {
+        index_cols: dict[str, np.ndarray] = {
             "timestamp": ts,
             "frame_index": np.arange(length, dtype=np.int64),
             "episode_index": np.full(length, ep, np.int64),
             "index": np.arange(self.total_frames, self.total_frames + length, dtype=np.int64),
             "task_index": np.array([new_tasks[t] for t in task_list], np.int64),
         }
-        all_cols = {**arrays, **index_cols}
+        all_cols: dict[str, np.ndarray] = {**arrays, **index_cols}
         tmp_parquet = pending.dir / "data.parquet"
         write_parquet(tmp_parquet, all_cols, self.features, where)
         pending.close_videos()
@@ -321,11 +321,11 @@ class DatasetWriter:
     def write_episode(
         self,
         columns: Mapping[str, np.ndarray],
-        videos: Mapping[str, np.ndarray],
+        videos: Mapping[str, Iterable[np.ndarray]],
         tasks: str | Sequence[str],
         **kw: Any,
     ) -> dict[str, Any]:
-        """Write a whole episode at once (converters): ``videos`` maps key -> (T, H, W, 3)."""
+        """Write a whole episode at once (converters): ``videos`` maps key -> its frames."""
         pending = self.new_episode()
         try:
             for key, frames in videos.items():
