@@ -99,7 +99,9 @@ class RealtimeDeployer(Deployer):
         spec, cfg = self.spec, self.config
         self.layout = policy.layout
         self.dt = spec.rates.low_level_dt
-        self.policy_dt = spec.rates.policy_dt
+        # a backend may run at its own rate (an RL controller at rl_hz)
+        self.policy_hz = float(getattr(policy, "policy_hz", None) or spec.rates.policy_hz)
+        self.policy_dt = 1.0 / self.policy_hz
         self.rate_hz = spec.rates.low_level_hz if cfg.rate_hz is None else cfg.rate_hz
         self.sync = cfg.sync or self.rate_hz <= 0
         self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
@@ -204,7 +206,8 @@ class RealtimeDeployer(Deployer):
         if cfg.seconds is not None:
             limit_ticks = cfg.seconds / self.dt
         if max_steps is not None and cfg.seconds is None:  # max_steps counts policy steps
-            limit_ticks = min(limit_ticks, math.ceil(max_steps * self.policy_dt / self.dt - 1e-6))
+            step_dt = float(getattr(episodic, "policy_dt", None) or self.policy_dt)
+            limit_ticks = min(limit_ticks, math.ceil(max_steps * step_dt / self.dt - 1e-6))
         if episodic is None and cfg.seconds is None:
             limit_ticks = math.inf  # until stopped
         tick = 0

@@ -239,7 +239,8 @@ def command(
     if record:
         from groot_sdk.data.recorder import LeRobotRecorder
 
-        recorder = LeRobotRecorder(record, spec, fps=spec.rates.policy_hz, task=instruction)
+        fps = float(getattr(backend, "policy_hz", None) or spec.rates.policy_hz)
+        recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
     # a one-step policy has nothing to execute while it thinks: run it lock-step
     lockstep = sync or backend.layout.action_horizon == 1
     config = DeployConfig(
