@@ -16,14 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import numpy as np
 
-from groot_sdk.errors import ActionError, ObservationError, require
+from groot_sdk.errors import ActionError, MissingExtraError, ObservationError
 from groot_sdk.policy.actions import ActionDecoder, ActionMap
 from groot_sdk.policy.backend import ActionChunk, PolicyBackend
 from groot_sdk.spec import EmbodimentSpec
 
-gym = require("gymnasium", "rl", "residual RL")
+try:
+    import gymnasium as gym
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingExtraError("gymnasium", "rl", "residual RL") from exc
 
 #: raw env observation -> the spec's state vector (``spec.state_names`` order)
 Observe = Callable[[Any], np.ndarray]
@@ -34,7 +38,8 @@ Frames = Callable[[], Mapping[str, np.ndarray]]
 class ResidualWrapper(gym.Wrapper):
     """Blend a base policy with a learned residual, in the embodiment's action space.
 
-    ``info`` carries ``base_action``, ``residual_action`` (scaled, in joint units) and
+    ``video=False`` leaves camera frames out for bases that ignore them although their layout
+    lists cameras (``zero``, ``hold``), which saves rendering. ``info`` carries ``base_action``, ``residual_action`` (scaled, in joint units) and
     ``action`` (what was sent). ``replan_every`` reuses one base chunk for that many steps
     (1: ask the base every step). Each env owns its base, so vector envs are built with
     ``gymnasium.vector.SyncVectorEnv([lambda: ResidualWrapper(...), ...])``.
@@ -55,6 +60,7 @@ class ResidualWrapper(gym.Wrapper):
         residual_penalty: float = 0.0,
         action_map: ActionMap | None = None,
         gripper: str | None = None,
+        video: bool | None = None,
     ) -> None:
         super().__init__(env)
         if not alpha >= 0:
@@ -81,7 +87,10 @@ class ResidualWrapper(gym.Wrapper):
         self.scale = (self.upper - self.lower) / 2.0
         self.decoder = ActionDecoder(spec, base.layout, action_map, gripper)
         self._defaults = np.asarray(spec.defaults, np.float32)
-        self.uses_video = bool(base.layout.video)
+        self.uses_video = (
+            bool(base.layout.video) if video is None else video and bool(base.layout.video)
+        )
+        self._obs_layout = base.layout if self.uses_video else attrs.evolve(base.layout, video=())
         if self.uses_video and frames is None:
             names = [f"video.{v.name}" for v in base.layout.video]
             raise ObservationError(f"the base policy needs {names}; pass frames=")
@@ -105,7 +114,7 @@ class ResidualWrapper(gym.Wrapper):
             self.task,
             dialect=self.base.dialect,
             batched=self.base.batched,
-            layout=self.base.layout,
+            layout=self._obs_layout,
         )
 
     def _query_base(self) -> np.ndarray:

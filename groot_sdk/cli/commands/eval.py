@@ -1,0 +1,85 @@
+"""groot eval: measure a policy alone in simulation before building on it (residual RL).
+
+Prints the success rate with a Wilson confidence interval, the mean final distance to the
+goal, the episode return, and the verdict: < 5% "domain gap too large", 5-20% "marginal",
+> 20% "proceed". Episodes run as fast as the simulator allows (no wall clock).
+"""
+
+from __future__ import annotations
+
+import click
+
+from groot_sdk.cli._common import echo_json
+
+
+@click.command("eval")
+@click.option("--embodiment", "-e", required=True, help="Robot to evaluate on (see `groot list`).")
+@click.option("--sim", is_flag=True, help="Evaluate in the embodiment's simulator (required).")
+@click.option("--policy", "-p", required=True, help="Backend: scripted, zero, X.onnx, remote://...")
+@click.option(
+    "--policy-opt", "policy_opts", multiple=True, metavar="KEY=VALUE", help="Backend option."
+)
+@click.option("--task", default="", help="Simulator task (e.g. reach, push).")
+@click.option("--episodes", "-n", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode.")
+@click.option(
+    "--replan-every",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Policy steps executed from each action chunk before asking again.",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
+@click.option(
+    "--no-video",
+    is_flag=True,
+    help="Do not render cameras (for bases that ignore images although their layout lists them).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def command(
+    embodiment: str,
+    sim: bool,
+    policy: str,
+    policy_opts: tuple[str, ...],
+    task: str,
+    episodes: int,
+    seed: int,
+    replan_every: int,
+    confidence: float,
+    no_video: bool,
+    as_json: bool,
+) -> None:
+    """Success rate (Wilson CI), distance to goal, return and a go/no-go verdict."""
+    if not sim:
+        raise click.UsageError("groot eval runs in simulation only: add --sim")
+    from groot_sdk.policy.factory import make_backend, parse_options
+    from groot_sdk.rl.env import evaluate_policy, make_env
+
+    env = make_env(embodiment, task=task, seed=seed)
+    try:
+        backend = make_backend(policy, env.embodiment_spec, parse_options(policy_opts))
+        with backend:
+            result = evaluate_policy(
+                env,
+                backend,
+                episodes,
+                seed=seed,
+                replan_every=replan_every,
+                video=False if no_video else None,
+                confidence=confidence,
+                progress=not as_json,
+            )
+    finally:
+        env.close()
+    if as_json:
+        echo_json(
+            {"embodiment": embodiment, "policy": policy, "task": env.task, **result.to_json()}
+        )
+    else:
+        click.echo(f"{embodiment} / {policy}" + (f" / {task}" if task else ""))
+        click.echo(result.summary())
