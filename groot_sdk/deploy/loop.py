@@ -201,7 +201,10 @@ class RealtimeDeployer(Deployer):
         joints = self.robot.read_joints()
         command = joints.position.copy()  # last setpoint sent
         max_steps = getattr(episodic, "max_steps", None) if episodic is not None else None
-        done = getattr(episodic, "done", None) if episodic is not None else None
+        # --seconds overrides the episode's own length; a failure (a fall) still ends it
+        done = None
+        if episodic is not None:
+            done = getattr(episodic, "done" if cfg.seconds is None else "failed", None)
         limit_ticks = math.inf
         if cfg.seconds is not None:
             limit_ticks = cfg.seconds / self.dt
