@@ -220,17 +220,15 @@ class RemoteBackend(PolicyBackend):
     def _exchange(self, endpoint: str, payload: bytes, timeout_ms: int) -> Any:
         assert self._socket is not None
         start = time.perf_counter()
-        deadline = start + timeout_ms / 1e3
         try:
-            self._socket.send(payload, copy=len(payload) < 65536)
-            while True:
-                left_ms = int((deadline - time.perf_counter()) * 1e3)
-                if left_ms <= 0 or not self._socket.poll(left_ms, zmq.POLLIN):
-                    if time.perf_counter() < deadline:
-                        continue
-                    raise zmq.Again()
-                frame = self._socket.recv(copy=False)
-                break
+            self._socket.send(payload)  # a copy beats zero-copy bookkeeping at these sizes
+            left_ms = timeout_ms - int((time.perf_counter() - start) * 1e3)
+            if left_ms <= 0:
+                raise zmq.Again()
+            if left_ms != self._rcvtimeo:
+                self._socket.setsockopt(zmq.RCVTIMEO, left_ms)
+                self._rcvtimeo = left_ms
+            frame = self._socket.recv(copy=False)
         except zmq.ZMQError as exc:
             self.stats.timeouts += 1
             self._reconnect()
@@ -245,6 +243,8 @@ class RemoteBackend(PolicyBackend):
         sock = self._context.socket(zmq.REQ)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
+        sock.setsockopt(zmq.RCVTIMEO, self.timeout_ms)
+        self._rcvtimeo = self.timeout_ms
         sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 0)  # retry every 100 ms, no backoff

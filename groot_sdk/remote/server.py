@@ -98,12 +98,14 @@ class PolicyServer:
         log.info("serving %s on %s (dialect %s)", type(self.backend).__name__, self.address,
                  self.dialect)
         try:
+            self._socket.setsockopt(zmq.RCVTIMEO, poll_ms)  # wake up to check for stop()
             while not self._stop.is_set():
-                if not self._socket.poll(poll_ms, zmq.POLLIN):
+                try:
+                    frames = self._socket.recv_multipart(copy=False)
+                except zmq.Again:
                     continue
-                frames = self._socket.recv_multipart(copy=False)
                 reply = self.handle([f.buffer for f in frames])
-                self._socket.send(reply, copy=len(reply) < 65536)
+                self._socket.send(reply)
         finally:
             self._close_socket()
 
@@ -190,6 +192,8 @@ class PolicyServer:
         validate_observation(
             observation, layout, dialect="n1.6" if form.nested else "n1.5", batched=form.batched
         )
+        if not form.nested and not form.batched and not self.backend.batched:
+            return self._checked(self.backend.get_action(observation))  # the common case
         flat = forms.nested_to_flat(observation) if form.nested else dict(observation)
         batch = flat if form.batched else forms.add_batch(flat)
         if self.backend.batched and self.backend.dialect == "n1.6":

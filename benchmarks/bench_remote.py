@@ -1,0 +1,242 @@
+"""Tethered-inference overhead on loopback: two 224x224x3 uint8 cameras + a 53-D state.
+
+Three ways to make the same call, each against its own server process (ZeroMQ REQ/REP):
+
+* ``sdk``: the ``remote`` backend -> ``PolicyServer`` (decode, validate against the embodiment,
+  zero policy, encode) -> decoded action chunk: the whole round trip a robot pays.
+* ``bare``: plain ZeroMQ moving the very bytes the SDK sends and receives, with no encoding,
+  decoding or validation: the transport floor (baseline for the goal).
+* ``echo``: plain ZeroMQ echoing the request bytes back (the reply is as big as the request).
+* ``isaac``: the payload encoded the way Isaac-GR00T's serializer does (``np.save``/``np.load``
+  per array inside msgpack) on both sides, with the same zero policy.
+
+Goal: ``sdk`` p50 <= 1.2x ``bare`` p50. Modes are interleaved in rounds so machine noise
+hits all of them alike. Prints a table and writes ``out/bench/remote.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing as mp
+import os
+import platform
+import time
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import zmq
+
+STATE_DIM = 53
+CAMERAS = ("left", "right")
+TASK = "annotation.human.task_description"
+
+
+def make_spec():
+    from groot_sdk.spec import CameraSpec, EmbodimentSpec, Joint
+
+    joints = [Joint(f"j{i}", -3.0, 3.0) for i in range(STATE_DIM)]
+    return EmbodimentSpec.from_groups(
+        "bench53",
+        {"left_arm": joints[:7], "right_arm": joints[7:14], "hands": joints[14:26],
+         "body": joints[26:]},
+        cameras=tuple(CameraSpec(name, 224, 224) for name in CAMERAS),
+    )
+
+
+def make_observation(spec) -> dict:
+    rng = np.random.default_rng(0)
+    obs = {f"video.{c}": rng.integers(0, 256, (1, 224, 224, 3), dtype=np.uint8) for c in CAMERAS}
+    start = 0
+    for g in spec.action_groups:
+        obs[f"state.{g.key}"] = rng.uniform(-1, 1, (1, g.end - g.start)).astype(np.float32)
+        start = g.end
+    assert start == STATE_DIM
+    obs[TASK] = ["pick up the red cube"]
+    return obs
+
+
+# -- Isaac-GR00T's way of encoding (np.save / np.load per array) --------------------------------
+def isaac_pack(obj) -> bytes:
+    def default(x):
+        if isinstance(x, np.ndarray):
+            buf = io.BytesIO()
+            np.save(buf, x, allow_pickle=False)
+            return {"__ndarray_class__": True, "as_npy": buf.getvalue()}
+        return x
+
+    return msgpack.packb(obj, default=default)
+
+
+def isaac_unpack(data) -> object:
+    def hook(obj):
+        if "__ndarray_class__" in obj:
+            return np.load(io.BytesIO(obj["as_npy"]), allow_pickle=False)
+        return obj
+
+    return msgpack.unpackb(data, object_hook=hook)
+
+
+# -- servers (each in its own process) --------------------------------------------------------
+def serve_sdk(port_q) -> None:
+    from groot_sdk.policy.simple import ZeroPolicy
+    from groot_sdk.remote.server import PolicyServer
+
+    spec = make_spec()
+    server = PolicyServer(ZeroPolicy(spec), spec, port=0, dialect="n1.5")
+    port_q.put(server.port)
+    server.serve_forever()
+
+
+def serve_bare(port_q, reply: bytes | None) -> None:
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.REP)
+    port_q.put(sock.bind_to_random_port("tcp://127.0.0.1"))
+    while True:
+        msg = sock.recv(copy=False)
+        if reply is None:
+            sock.send(msg, copy=False)  # echo
+        else:
+            sock.send(reply)
+
+
+def serve_isaac(port_q) -> None:
+    from groot_sdk.policy.simple import ZeroPolicy
+
+    policy = ZeroPolicy(make_spec())
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.REP)
+    port_q.put(sock.bind_to_random_port("tcp://127.0.0.1"))
+    while True:
+        request = isaac_unpack(sock.recv())
+        sock.send(isaac_pack(policy.get_action(request["data"])))
+
+
+def _start(target, *args) -> tuple[mp.Process, int]:
+    q: mp.Queue = mp.get_context("spawn").Queue()
+    proc = mp.get_context("spawn").Process(target=target, args=(q, *args), daemon=True)
+    proc.start()
+    return proc, q.get(timeout=60)
+
+
+def _req(ctx: zmq.Context, port: int) -> zmq.Socket:
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(f"tcp://127.0.0.1:{port}")
+    return sock
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1e3, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per mode per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", default="out/bench/remote.json")
+    args, _ = parser.parse_known_args()
+
+    from groot_sdk.remote.client import RemoteBackend
+    from groot_sdk.remote.codec import encode
+
+    spec = make_spec()
+    obs = make_observation(spec)
+    sdk_request = encode({"endpoint": "get_action", "data": obs})
+    procs = []
+    sdk_proc, sdk_port = _start(serve_sdk)
+    procs.append(sdk_proc)
+    backend = RemoteBackend(spec, "127.0.0.1", sdk_port, dialect="n1.5", timeout_ms=10000)
+    # the SDK's reply bytes, for the bare transport baseline
+    ctx = zmq.Context()
+    probe = _req(ctx, sdk_port)
+    probe.send(sdk_request)
+    sdk_reply = probe.recv()
+    probe.close()
+    bare_proc, bare_port = _start(serve_bare, sdk_reply)
+    echo_proc, echo_port = _start(serve_bare, None)
+    isaac_proc, isaac_port = _start(serve_isaac)
+    procs += [bare_proc, echo_proc, isaac_proc]
+    bare, echo, isaac = _req(ctx, bare_port), _req(ctx, echo_port), _req(ctx, isaac_port)
+
+    def call_sdk() -> None:
+        backend.get_action(obs)
+
+    def call_bare() -> None:
+        bare.send(sdk_request)
+        bare.recv()
+
+    def call_echo() -> None:
+        echo.send(sdk_request)
+        echo.recv()
+
+    def call_isaac() -> None:
+        isaac.send(isaac_pack({"endpoint": "get_action", "data": obs}))
+        isaac_unpack(isaac.recv())
+
+    modes = {"sdk": call_sdk, "bare": call_bare, "echo": call_echo, "isaac": call_isaac}
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for fn in modes.values():  # warm up caches and connections
+        for _ in range(30):
+            fn()
+    for _ in range(args.rounds):
+        for name, fn in modes.items():
+            for _ in range(args.calls):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+
+    backend.close()
+    for sock in (bare, echo, isaac):
+        sock.close()
+    ctx.term()
+    for p in procs:
+        p.terminate()
+        p.join(5)
+
+    base = _pct(times["bare"], 50)
+    rows = {}
+    for name, values in times.items():
+        p50 = _pct(values, 50)
+        rows[name] = {
+            "p50_ms": round(p50, 4),
+            "p99_ms": round(_pct(values, 99), 4),
+            "mean_ms": round(float(np.mean(values)) * 1e3, 4),
+            "ratio_p50_vs_bare": round(p50 / base, 3),
+            "calls": len(values),
+        }
+    result = {
+        "benchmark": "remote",
+        "payload": {
+            "cameras": [f"{c} 224x224x3 uint8" for c in CAMERAS],
+            "state_dim": STATE_DIM,
+            "request_bytes": len(sdk_request),
+            "reply_bytes": len(sdk_reply),
+        },
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "zmq": zmq.zmq_version()},
+        "modes": rows,
+        "goal": {"sdk_over_bare_p50_max": 1.2,
+                 "sdk_over_bare_p50": rows["sdk"]["ratio_p50_vs_bare"],
+                 "met": rows["sdk"]["ratio_p50_vs_bare"] <= 1.2,
+                 "sdk_over_echo_p50": round(rows["sdk"]["p50_ms"] / rows["echo"]["p50_ms"], 3),
+                 "isaac_over_sdk_p50": round(rows["isaac"]["p50_ms"] / rows["sdk"]["p50_ms"], 3)},
+    }
+    print(f"remote round trip, loopback, request {len(sdk_request)} B, reply {len(sdk_reply)} B")
+    print(f"{'mode':<8}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'x bare':>9}")
+    for name, r in rows.items():
+        print(f"{name:<8}{r['p50_ms']:>10.3f}{r['p99_ms']:>10.3f}{r['mean_ms']:>10.3f}"
+              f"{r['ratio_p50_vs_bare']:>9.2f}")
+    goal = result["goal"]
+    print(f"goal sdk <= 1.2x bare (p50): {goal['sdk_over_bare_p50']:.2f}x "
+          f"({'met' if goal['met'] else 'NOT met'}); Isaac-GR00T encoding "
+          f"{goal['isaac_over_sdk_p50']:.2f}x the SDK")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
