@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from transformers import AutoConfig, AutoModel
 
-from groot_sdk.models.gr00t_n15 import MODEL_TYPE, GR00TN15, GR00TN15Config
+from groot_sdk.models.gr00t_n15 import GR00TN15, MODEL_TYPE, GR00TN15Config
 
 
 def _register() -> None:

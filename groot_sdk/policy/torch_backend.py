@@ -89,6 +89,6 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
             return out.float().cpu().numpy()
 
         def close(self) -> None:
-            self.model = None  # type: ignore[assignment]
+            self.model = None
 
     return TorchGr00tN15(spec, checkpoint, **options)

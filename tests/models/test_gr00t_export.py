@@ -41,13 +41,27 @@ def test_onnx_matches_torch(tiny_checkpoint, onnx_export):
     # the action head alone, one graph for the whole loop
     sess = ort.InferenceSession(str(onnx_export / "action_head.onnx"))
     with torch.no_grad():
-        feats = tb.model.backbone(*(torch.from_numpy(x) for x in (
-            inputs.pixel_values, inputs.input_ids, inputs.attention_mask)))
-        head = tb.model.action_head(feats, torch.from_numpy(inputs.state),
-                                    torch.from_numpy(inputs.embodiment_id),
-                                    torch.from_numpy(noise)).numpy()
-    (onnx_head,) = sess.run(None, {"backbone_features": feats.numpy(), "state": inputs.state,
-                                   "embodiment_id": inputs.embodiment_id, "noise": noise})
+        feats = tb.model.backbone(
+            *(
+                torch.from_numpy(x)
+                for x in (inputs.pixel_values, inputs.input_ids, inputs.attention_mask)
+            )
+        )
+        head = tb.model.action_head(
+            feats,
+            torch.from_numpy(inputs.state),
+            torch.from_numpy(inputs.embodiment_id),
+            torch.from_numpy(noise),
+        ).numpy()
+    (onnx_head,) = sess.run(
+        None,
+        {
+            "backbone_features": feats.numpy(),
+            "state": inputs.state,
+            "embodiment_id": inputs.embodiment_id,
+            "noise": noise,
+        },
+    )
     assert np.abs(head - onnx_head).max() < 1e-4
     a, b = tb.get_action(first), ob.get_action(first)
     for key in a:
@@ -110,10 +124,24 @@ def test_benchmark_cli(tiny_checkpoint, tmp_path):
     from groot_sdk.cli.main import cli
 
     out = tmp_path / "bench"
-    result = CliRunner().invoke(cli, [
-        "benchmark", "--policy", "torch", "--policy-opt", f"checkpoint={tiny_checkpoint}",
-        "--policy-opt", "seed=0", "--calls", "5", "--warmup", "1", "--out", str(out),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "benchmark",
+            "--policy",
+            "torch",
+            "--policy-opt",
+            f"checkpoint={tiny_checkpoint}",
+            "--policy-opt",
+            "seed=0",
+            "--calls",
+            "5",
+            "--warmup",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output + repr(result.exception)
     report = json.loads((out / "torch.json").read_text())
     lat = report["latency_ms"]

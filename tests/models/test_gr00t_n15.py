@@ -63,16 +63,22 @@ def test_checkpoint_uses_released_names_and_schema(tiny_checkpoint):
     assert cfg["model_type"] == "gr00t_n1_5"
     assert {"backbone_cfg", "action_head_cfg", "action_horizon", "action_dim"} <= set(cfg)
     head = cfg["action_head_cfg"]
-    for field in ("diffusion_model_cfg", "vl_self_attention_cfg", "max_state_dim",
-                  "num_inference_timesteps", "num_timestep_buckets", "max_num_embodiments"):
+    for field in (
+        "diffusion_model_cfg",
+        "vl_self_attention_cfg",
+        "max_state_dim",
+        "num_inference_timesteps",
+        "num_timestep_buckets",
+        "max_num_embodiments",
+    ):
         assert field in head
     assert head["max_state_dim"] == 64 and head["action_dim"] == 32
 
 
 def test_auto_classes_after_import(tiny_checkpoint):
-    import groot_sdk.models  # noqa: F401  (registers gr00t_n1_5)
     from transformers import AutoConfig, AutoModel
 
+    import groot_sdk.models  # noqa: F401  (registers gr00t_n1_5)
     from groot_sdk.models.gr00t_n15 import GR00TN15
 
     assert AutoConfig.from_pretrained(str(tiny_checkpoint)).model_type == "gr00t_n1_5"
@@ -111,8 +117,9 @@ def test_unseeded_noise_differs(tiny_checkpoint):
 
     b = create(None, checkpoint=str(tiny_checkpoint))
     obs = _obs(b)
-    assert not np.allclose(b.get_action(obs)["action.single_arm"],
-                           b.get_action(obs)["action.single_arm"])
+    assert not np.allclose(
+        b.get_action(obs)["action.single_arm"], b.get_action(obs)["action.single_arm"]
+    )
 
 
 def test_batching(backend, tiny_checkpoint):
@@ -123,11 +130,15 @@ def test_batching(backend, tiny_checkpoint):
     chunks = backend.get_actions(obs)
     assert len(chunks) == 2 and chunks[0]["action.single_arm"].shape == (16, 6)
     single = backend.get_action(obs[0])  # the longest prompt is not padded: same result
-    np.testing.assert_allclose(chunks[0]["action.single_arm"], single["action.single_arm"],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        chunks[0]["action.single_arm"], single["action.single_arm"], atol=1e-5
+    )
     batched = create(None, checkpoint=str(tiny_checkpoint), seed=7, batched=True)
-    stacked = {k: np.stack([o[k] for o in obs[:1]] * 3) for k in obs[0] if k.startswith(
-        ("video.", "state."))}
+    stacked = {
+        k: np.stack([o[k] for o in obs[:1]] * 3)
+        for k in obs[0]
+        if k.startswith(("video.", "state."))
+    }
     stacked["annotation.human.task_description"] = ["pick up the cube"] * 3
     out = batched.get_action(stacked)
     assert out["action.single_arm"].shape == (3, 16, 6)
@@ -241,9 +252,17 @@ def test_hub_repo_from_offline_cache(tiny_checkpoint, tmp_path, monkeypatch):
 def test_normalisation_modes():
     from groot_sdk.models.gr00t_n15.processing import normalize, unnormalize
 
-    stats = {k: np.array(v, np.float32) for k, v in {
-        "min": [0.0, 1.0], "max": [2.0, 1.0], "q01": [0.5, 1.0], "q99": [1.5, 1.0],
-        "mean": [1.0, 1.0], "std": [0.5, 0.0]}.items()}
+    stats = {
+        k: np.array(v, np.float32)
+        for k, v in {
+            "min": [0.0, 1.0],
+            "max": [2.0, 1.0],
+            "q01": [0.5, 1.0],
+            "q99": [1.5, 1.0],
+            "mean": [1.0, 1.0],
+            "std": [0.5, 0.0],
+        }.items()
+    }
     x = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], np.float32)
     np.testing.assert_allclose(normalize(x, stats, "min_max")[:, 0], [-1, 0, 1])
     assert (normalize(x, stats, "min_max")[:, 1] == 0).all()  # constant dimension

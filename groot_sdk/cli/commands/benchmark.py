@@ -34,8 +34,9 @@ def _observation(backend: Any, seed: int = 0) -> dict[str, Any]:
 def summarize(latencies_ms: list[float]) -> dict[str, float]:
     arr = np.asarray(latencies_ms, np.float64)
     out = {f"p{q}": float(np.percentile(arr, q)) for q in (50, 90, 95, 99)}
-    out.update(mean=float(arr.mean()), std=float(arr.std()), min=float(arr.min()),
-               max=float(arr.max()))
+    out.update(
+        mean=float(arr.mean()), std=float(arr.std()), min=float(arr.min()), max=float(arr.max())
+    )
     return out
 
 
@@ -93,7 +94,8 @@ def command(policy, policy_opts, embodiment, calls, warmup, out_dir, name) -> No
         backend = make_backend(policy, spec, options)
     else:
         backend_name, parsed = parse_policy(policy)
-        backend = get_registry().backend(backend_name).create(None, **{**parsed, **options})
+        no_spec: Any = None  # checkpoint backends take their layout from the checkpoint
+        backend = get_registry().backend(backend_name).create(no_spec, **{**parsed, **options})
     if calls < 1:
         raise click.BadParameter("--calls must be at least 1")
     with backend:
@@ -110,8 +112,11 @@ def command(policy, policy_opts, embodiment, calls, warmup, out_dir, name) -> No
         "calls": calls,
         "latency_ms": stats,
         "samples_ms": samples,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "python": platform.python_version()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "python": platform.python_version(),
+        },
     }
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2))
     histogram(samples, stats, f"{policy}: {calls} calls", out / f"{stem}.png")

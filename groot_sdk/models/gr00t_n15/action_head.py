@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 from groot_sdk.models.gr00t_n15.dit import DiT, SelfAttentionTransformer

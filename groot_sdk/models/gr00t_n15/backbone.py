@@ -95,7 +95,7 @@ class Eagle25VL(nn.Module):
             self.mlp1 = nn.Sequential(nn.Linear(vit_in, llm))
         else:
             raise ValueError(f"unsupported mlp_connector_layers {layers}")
-        patches = (vision_config.image_size // vision_config.patch_size) ** 2
+        patches = (int(vision_cfg["image_size"]) // int(vision_cfg["patch_size"])) ** 2
         self.num_image_token = int(
             patches * self.downsample_ratio**2 if self.use_pixel_shuffle else patches
         )
@@ -118,7 +118,7 @@ class Eagle25VL(nn.Module):
         self, pixel_values: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> torch.Tensor:
         """Hidden states after the kept LM layers and the final norm (B, L, llm_hidden)."""
-        vit = self.extract_feature(pixel_values.to(self.mlp1[0].weight.dtype))
+        vit = self.extract_feature(pixel_values.to(next(self.mlp1.parameters()).dtype))
         embeds = self.language_model.get_input_embeddings()(input_ids)
         b, n, c = embeds.shape
         flat = embeds.reshape(b * n, c)

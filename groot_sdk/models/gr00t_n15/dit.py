@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -27,7 +27,9 @@ def timestep_embedding(
 ) -> torch.Tensor:
     """diffusers' ``get_timestep_embedding``: (N,) -> (N, dim) sinusoids."""
     half = dim // 2
-    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device)
+    exponent = -math.log(max_period) * torch.arange(
+        half, dtype=torch.float32, device=timesteps.device
+    )
     freqs = torch.exp(exponent / (half - downscale_freq_shift))
     args = timesteps[:, None].float() * freqs[None, :]
     emb = torch.cat([torch.sin(args), torch.cos(args)], dim=-1)
@@ -66,6 +68,8 @@ class TimestepEncoder(nn.Module):
 class SinusoidalPositionalEmbedding(nn.Module):
     """diffusers' fixed sinusoidal positions (buffer ``pe``), for configs that ask for them."""
 
+    pe: torch.Tensor
+
     def __init__(self, embed_dim: int, max_seq_length: int = 32) -> None:
         super().__init__()
         position = torch.arange(max_seq_length).unsqueeze(1)
@@ -99,7 +103,9 @@ class Attention(nn.Module):
         self.to_q = nn.Linear(query_dim, inner, bias=bias)
         self.to_k = nn.Linear(kv_dim, inner, bias=bias)
         self.to_v = nn.Linear(kv_dim, inner, bias=bias)
-        self.to_out = nn.ModuleList([nn.Linear(inner, query_dim, bias=out_bias), nn.Dropout(dropout)])
+        self.to_out = nn.ModuleList(
+            [nn.Linear(inner, query_dim, bias=out_bias), nn.Dropout(dropout)]
+        )
 
     def forward(
         self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None
@@ -109,7 +115,9 @@ class Attention(nn.Module):
         q = self.to_q(hidden_states).view(b, -1, self.heads, self.to_q.out_features // self.heads)
         k = self.to_k(context).view(b, -1, self.heads, self.to_k.out_features // self.heads)
         v = self.to_v(context).view(b, -1, self.heads, self.to_v.out_features // self.heads)
-        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        out = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        )
         out = out.transpose(1, 2).reshape(b, -1, self.to_q.out_features).to(q.dtype)
         return self.to_out[1](self.to_out[0](out))
 

@@ -29,12 +29,19 @@ log = logging.getLogger(__name__)
 MANIFEST = "groot_onnx.json"
 BACKBONE_INPUTS = ["pixel_values", "input_ids", "attention_mask"]
 HEAD_INPUTS = ["backbone_features", "state", "embodiment_id", "noise"]
-_COPY = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-         "preprocessor_config.json", "processor_config.json", "chat_template.json"]
+_COPY = [
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "chat_template.json",
+]
 
 
 class _Backbone(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: Any) -> None:
         super().__init__()
         self.backbone = model.backbone
 
@@ -43,7 +50,7 @@ class _Backbone(nn.Module):
 
 
 class _Head(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: Any) -> None:
         super().__init__()
         self.action_head = model.action_head
 
@@ -51,8 +58,15 @@ class _Head(nn.Module):
         return self.action_head(backbone_features, state, embodiment_id, noise)
 
 
-def _export(module: nn.Module, args: tuple, path: Path, names: list[str], output: str,
-            dynamic: dict[str, dict[int, str]], opset: int) -> None:
+def _export(
+    module: nn.Module,
+    args: tuple,
+    path: Path,
+    names: list[str],
+    output: str,
+    dynamic: dict[str, dict[int, str]],
+    opset: int,
+) -> None:
     """torch.onnx (dynamo exporter where available, else the TorchScript one)."""
     try:
         from torch.export import Dim
@@ -62,19 +76,37 @@ def _export(module: nn.Module, args: tuple, path: Path, names: list[str], output
         for name in names:
             axes = dynamic.get(name)
             dims[name] = (
-                {ax: cache.setdefault(label, Dim(label, min=1, max=4096)) for ax, label in axes.items()}
-                if axes else None
+                {
+                    ax: cache.setdefault(label, Dim(label, min=1, max=4096))
+                    for ax, label in axes.items()
+                }
+                if axes
+                else None
             )
         torch.onnx.export(
-            module, args, str(path), input_names=names, output_names=[output],
-            dynamic_shapes=dims, opset_version=opset, dynamo=True, external_data=False,
+            module,
+            args,
+            str(path),
+            input_names=names,
+            output_names=[output],
+            dynamic_shapes=dims,
+            opset_version=opset,
+            dynamo=True,
+            external_data=False,
         )
-    except Exception as exc:  # exporter coverage differs between torch versions
-        log.warning("dynamo ONNX export of %s failed (%s); using the TorchScript exporter",
-                    path.name, exc)
+    except Exception as exc:  # noqa: BLE001 - exporter coverage differs between torch versions
+        log.warning(
+            "dynamo ONNX export of %s failed (%s); using the TorchScript exporter", path.name, exc
+        )
         torch.onnx.export(
-            module, args, str(path), input_names=names, output_names=[output],
-            dynamic_axes={**dynamic, output: {0: "batch"}}, opset_version=opset, dynamo=False,
+            module,
+            args,
+            str(path),
+            input_names=names,
+            output_names=[output],
+            dynamic_axes={**dynamic, output: {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
         )
 
 
@@ -92,7 +124,9 @@ def example_inputs(model: nn.Module, processor: Any, batch: int = 1) -> dict[str
         "attention_mask": torch.from_numpy(inputs.attention_mask),
         "state": torch.from_numpy(inputs.state),
         "embodiment_id": torch.from_numpy(inputs.embodiment_id),
-        "noise": torch.from_numpy(np.random.default_rng(0).standard_normal((batch, h, d)).astype(np.float32)),
+        "noise": torch.from_numpy(
+            np.random.default_rng(0).standard_normal((batch, h, d)).astype(np.float32)
+        ),
     }
 
 
@@ -122,18 +156,33 @@ def export_onnx(
         features = model.backbone(ex["pixel_values"], ex["input_ids"], ex["attention_mask"])
         if "backbone" in parts:
             _export(
-                _Backbone(model).eval(), (ex["pixel_values"], ex["input_ids"], ex["attention_mask"]),
-                out / "backbone.onnx", BACKBONE_INPUTS, "backbone_features",
-                {"pixel_values": {0: "images"}, "input_ids": {0: "batch", 1: "seq"},
-                 "attention_mask": {0: "batch", 1: "seq"}}, opset,
+                _Backbone(model).eval(),
+                (ex["pixel_values"], ex["input_ids"], ex["attention_mask"]),
+                out / "backbone.onnx",
+                BACKBONE_INPUTS,
+                "backbone_features",
+                {
+                    "pixel_values": {0: "images"},
+                    "input_ids": {0: "batch", 1: "seq"},
+                    "attention_mask": {0: "batch", 1: "seq"},
+                },
+                opset,
             )
             graphs["backbone"] = "backbone.onnx"
         if "action_head" in parts:
             _export(
-                _Head(model).eval(), (features, ex["state"], ex["embodiment_id"], ex["noise"]),
-                out / "action_head.onnx", HEAD_INPUTS, "actions",
-                {"backbone_features": {0: "batch", 1: "seq"}, "state": {0: "batch"},
-                 "embodiment_id": {0: "batch"}, "noise": {0: "batch"}}, opset,
+                _Head(model).eval(),
+                (features, ex["state"], ex["embodiment_id"], ex["noise"]),
+                out / "action_head.onnx",
+                HEAD_INPUTS,
+                "actions",
+                {
+                    "backbone_features": {0: "batch", 1: "seq"},
+                    "state": {0: "batch"},
+                    "embodiment_id": {0: "batch"},
+                    "noise": {0: "batch"},
+                },
+                opset,
             )
             graphs["action_head"] = "action_head.onnx"
     for name in _COPY:

@@ -99,7 +99,7 @@ def checkpoint_shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     for file in files:
         with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():
+            for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
                 shapes[key] = tuple(f.get_slice(key).get_shape())
     return shapes
 
@@ -149,7 +149,7 @@ def load_model(
     if config is None or not isinstance(config, GR00TN15Config):
         config = load_config(directory)
     files = weight_files(directory)
-    model = GR00TN15(config)
+    model: Any = GR00TN15(config)
     model_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     ckpt = checkpoint_shapes(files)
     embed = "backbone.eagle_model.language_model.model.embed_tokens.weight"
@@ -160,7 +160,9 @@ def load_model(
         ckpt[embed] = ckpt.pop(head)
     problems = compare_keys(model_shapes, ckpt)
     if problems:
-        raise CheckpointError(f"checkpoint {directory} does not match GR00T N1.5: " + " | ".join(problems))
+        raise CheckpointError(
+            f"checkpoint {directory} does not match GR00T N1.5: " + " | ".join(problems)
+        )
     state: dict[str, torch.Tensor] = {}
     for file in files:
         state.update(load_file(str(file)))

@@ -45,9 +45,7 @@ class GR00TN15(PreTrainedModel):
         """Normalised, padded actions (B, action_horizon, max_action_dim)."""
         features = self.backbone(pixel_values, input_ids, attention_mask)
         dtype = self.action_head.future_tokens.weight.dtype
-        return self.action_head(
-            features.to(dtype), state.to(dtype), embodiment_id, noise.to(dtype)
-        )
+        return self.action_head(features.to(dtype), state.to(dtype), embodiment_id, noise.to(dtype))
 
     def forward(self, **inputs: Any) -> torch.Tensor:
         return self.get_action(**inputs)

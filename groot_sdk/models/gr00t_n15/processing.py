@@ -147,11 +147,11 @@ def unnormalize(x: np.ndarray, stats: Mapping[str, np.ndarray], mode: str) -> np
 def crop_resize(frames: np.ndarray, height: int, width: int, scale: float = 0.95) -> np.ndarray:
     """(N, H, W, 3) uint8 -> centre crop ``scale`` -> (N, height, width, 3) uint8."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
-    n, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     ch, cw = int(h * scale), int(w * scale)
-    top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
+    top, left = round((h - ch) / 2.0), round((w - cw) / 2.0)
     crop = frames[:, top : top + ch, left : left + cw]
     t = torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 3, 1, 2).float()
     if (ch, cw) != (height, width):
@@ -178,7 +178,7 @@ class Tokenizer:
         pad = cfg.get("pad_token") or "<|endoftext|>"
         if isinstance(pad, dict):
             pad = pad.get("content")
-        pad_id = self._tok.token_to_id(pad)
+        pad_id = self._tok.token_to_id(str(pad))
         self.pad_id = int(pad_id) if pad_id is not None else 0
 
     def token_id(self, token: str) -> int | None:
@@ -264,8 +264,12 @@ class Gr00tN15Processor:
             for kd in kds:
                 stats = metadata.stats(modality, kd.key)
                 mode = self.modes[f"{modality}.{kd.key}"]
-                need = {"min_max": ("min", "max"), "q99": ("q01", "q99"),
-                        "mean_std": ("mean", "std"), "identity": ()}[mode]
+                need = {
+                    "min_max": ("min", "max"),
+                    "q99": ("q01", "q99"),
+                    "mean_std": ("mean", "std"),
+                    "identity": (),
+                }[mode]
                 absent = [n for n in need if n not in stats]
                 if absent:
                     raise ModalityError(

@@ -23,8 +23,14 @@ from groot_sdk.errors import BackendError, require
 log = logging.getLogger(__name__)
 
 
-def _shapes(manifest: dict[str, Any], config: Any, processor: Any, max_batch: int, max_seq: int,
-            opt_seq: int) -> dict[str, dict[str, tuple[tuple[int, ...], ...]]]:
+def _shapes(
+    manifest: dict[str, Any],
+    config: Any,
+    processor: Any,
+    max_batch: int,
+    max_seq: int,
+    opt_seq: int,
+) -> dict[str, dict[str, tuple[tuple[int, ...], ...]]]:
     """min/opt/max shape per graph input."""
     size = processor.image_size
     views = max(1, len(processor.metadata.video))
@@ -32,8 +38,11 @@ def _shapes(manifest: dict[str, Any], config: Any, processor: Any, max_batch: in
     h, d, s = processor.action_horizon, processor.max_action_dim, processor.max_state_dim
     return {
         "backbone": {
-            "pixel_values": ((1, 3, size, size), (views, 3, size, size),
-                             (max_batch * views, 3, size, size)),
+            "pixel_values": (
+                (1, 3, size, size),
+                (views, 3, size, size),
+                (max_batch * views, 3, size, size),
+            ),
             "input_ids": ((1, 1), (1, opt_seq), (max_batch, max_seq)),
             "attention_mask": ((1, 1), (1, opt_seq), (max_batch, max_seq)),
         },
@@ -118,7 +127,9 @@ class EngineRunner:
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if self.engine is None:
-            raise BackendError(f"cannot load TensorRT engine {path} (built for another GPU/version?)")
+            raise BackendError(
+                f"cannot load TensorRT engine {path} (built for another GPU/version?)"
+            )
         self.context = self.engine.create_execution_context()
         self.stream = torch.cuda.Stream()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
@@ -128,8 +139,14 @@ class EngineRunner:
 
     def _dtype(self, name: str):
         trt, torch = self._trt, self._torch
-        table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int64: torch.int64,
-                 trt.int32: torch.int32, trt.bfloat16: torch.bfloat16, trt.bool: torch.bool}
+        table = {
+            trt.float32: torch.float32,
+            trt.float16: torch.float16,
+            trt.int64: torch.int64,
+            trt.int32: torch.int32,
+            trt.bfloat16: torch.bfloat16,
+            trt.bool: torch.bool,
+        }
         return table[self.engine.get_tensor_dtype(name)]
 
     def __call__(self, feeds: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +155,11 @@ class EngineRunner:
         keep = []
         for name in self.inputs:
             value = feeds[name]
-            tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(value))
+            tensor = (
+                value
+                if isinstance(value, torch.Tensor)
+                else torch.from_numpy(np.ascontiguousarray(value))
+            )
             tensor = tensor.to("cuda", self._dtype(name)).contiguous()
             keep.append(tensor)
             self.context.set_input_shape(name, tuple(tensor.shape))

@@ -116,9 +116,7 @@ def tiny_metadata(
                 "action": {k: _stats(d, rng, -1.5, 1.5) for k, d in action.items()},
             },
             "modalities": {
-                "video": {
-                    c: {"resolution": [64, 48], "channels": 3, "fps": 30.0} for c in cameras
-                },
+                "video": {c: {"resolution": [64, 48], "channels": 3, "fps": 30.0} for c in cameras},
                 "state": {k: modality(d) for k, d in state.items()},
                 "action": {k: modality(d) for k, d in action.items()},
             },
@@ -175,8 +173,11 @@ def build_tiny_checkpoint(
                 param.normal_(0.0, 0.2)
     out = Path(directory)
     metadata = tiny_metadata(
-        state or {"single_arm": 6, "gripper": 1}, action or {"single_arm": 6, "gripper": 1},
-        cameras, tag, seed,
+        state or {"single_arm": 6, "gripper": 1},
+        action or {"single_arm": 6, "gripper": 1},
+        cameras,
+        tag,
+        seed,
     )
     save_checkpoint(model, out, metadata)
     write_tiny_tokenizer(out)
