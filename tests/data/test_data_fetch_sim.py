@@ -63,3 +63,30 @@ def test_fetch_scripted_reach_20_episodes_record_a_valid_dataset(tmp_path):
         frames = [img for _, img in iter_frames(video)]
         assert len(frames) == table.num_rows
     assert frames[0].shape == (224, 224, 3) and frames[0].std() > 5  # a rendered scene
+
+
+@pytest.mark.slow
+def test_groot_run_record_cli_makes_a_dataset_validate_accepts(tmp_path):
+    """The issue's done-means through the command line, at the spec's native 480x480."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "cli_reach"
+    run = [sys.executable, "-m", "groot_sdk.cli.main"]
+    out = subprocess.run(
+        [*run, "run", "--embodiment", "fetch", "--sim", "--policy", "scripted", "--task",
+         "reach", "--episodes", str(EPISODES), "--record", str(root), "--rate", "0", "--json"],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["episodes"] == EPISODES
+    check = subprocess.run(
+        [*run, "dataset", "validate", str(root), "--embodiment", "fetch"],
+        check=False, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"valid: {EPISODES} episodes" in check.stdout
+    for i in (0, EPISODES - 1):
+        rows = pq.read_table(root / f"data/chunk-000/episode_{i:06d}.parquet").num_rows
+        video = root / f"videos/chunk-000/observation.images.front/episode_{i:06d}.mp4"
+        assert sum(1 for _ in iter_frames(video)) == rows
