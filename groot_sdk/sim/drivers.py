@@ -173,6 +173,9 @@ class MujocoJoints(JointEncoder, Actuator):
     def _on_connect(self) -> None:
         self._set_stiffness(False)  # connected but not enabled: damping only
 
+    def _on_close(self) -> None:
+        self.world.close()
+
     # -- I/O -------------------------------------------------------------------------------
     def _read(self) -> JointState:
         d = self.world.data
@@ -217,6 +220,9 @@ class MujocoCamera(Camera):
 
     def _on_connect(self) -> None:
         self.world.require_id("camera", self.model_camera)
+
+    def _on_close(self) -> None:
+        self.world.close()  # GL contexts must be freed explicitly, not at interpreter exit
 
     def _read(self) -> Frame:
         self._count += 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from groot_sdk.errors import SpecError
+from groot_sdk.errors import HardwareError, SpecError
 from groot_sdk.sim.gl import import_mujoco
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,14 @@ class MujocoWorld:
             glob = self.model.vis.global_
             glob.offwidth = max(int(glob.offwidth), key[0])
             glob.offheight = max(int(glob.offheight), key[1])
-            renderer = self.mj.Renderer(self.model, height=key[1], width=key[0])
+            try:
+                renderer = self.mj.Renderer(self.model, height=key[1], width=key[0])
+            except Exception as exc:
+                raise HardwareError(
+                    f"offscreen rendering failed ({exc}); MUJOCO_GL="
+                    f"{os.environ.get('MUJOCO_GL', '(unset)')}. Set MUJOCO_GL=egl (or osmesa) "
+                    "before anything imports mujoco, or call groot_sdk.sim.configure_gl() first"
+                ) from exc
             self._renderers[key] = renderer
         renderer.update_scene(self.data, camera=camera)
         return renderer.render().copy()

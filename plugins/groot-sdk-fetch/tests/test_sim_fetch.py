@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from groot_sdk.sim import configure_gl
+
+configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("gymnasium_robotics", reason="needs the sim extra (gymnasium-robotics)")
 
 from groot_sdk_fetch.scripted import scripted

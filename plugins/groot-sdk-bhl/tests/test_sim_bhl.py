@@ -1,0 +1,250 @@
+"""BHL in MuJoCo (generated model always, the published one when ../shared/assets has it)
+and the onnx-rl locomotion backend."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groot_sdk.sim import configure_gl
+
+configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
+pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
+
+from groot_sdk_bhl.sim import make_sim
+from groot_sdk_bhl.spec import SPEC
+
+from groot_sdk.errors import BackendError, LifecycleError, ObservationError
+from groot_sdk.hardware import State
+from groot_sdk.policy.observation import assemble_observation, derived_state
+from groot_sdk.policy.simple import HoldPolicy
+
+ASSETS = Path(os.environ.get("GROOT_ASSETS", Path(__file__).parents[3] / "../shared/assets"))
+BHL_MODEL = ASSETS / "bhl/data/mjcf/bhl_scene.xml"
+BHL_POLICY = ASSETS / "bhl/policies/policy_humanoid.onnx"
+BHL_LEGS_POLICY = ASSETS / "bhl/policies/policy_humanoid_legs.onnx"
+needs_model = pytest.mark.skipif(
+    not BHL_MODEL.is_file(), reason=f"published BHL model not found at {BHL_MODEL}"
+)
+needs_policy = pytest.mark.skipif(
+    not (BHL_MODEL.is_file() and BHL_POLICY.is_file()),
+    reason=f"published BHL model/policy not found under {ASSETS / 'bhl'}",
+)
+MODELS = [None, pytest.param(str(BHL_MODEL), marks=needs_model, id="published")]
+STANDING = 0.5  #: m, IMU height; the published robot's IMU stands at ~0.68 m
+#: rad; MuJoCo limits are soft constraints: a joint held at its limit (BHL's knees and
+#: elbows default to 0 = lower limit) reads up to ~1e-4 rad beyond it
+LIMIT_TOL = 2e-3
+
+
+def _target(chunk) -> np.ndarray:
+    return np.concatenate([chunk[f"action.{g.key}"][0] for g in SPEC.action_groups])
+
+
+def test_lifecycle_read_write_generated():
+    robot = make_sim(SPEC, seed=0, render=False)
+    ep = robot.episodic
+    assert set(robot.sensors) == {"joints", "imu"} and ep.max_steps is None
+    with robot:
+        js = robot.read_joints()
+        assert js.position.shape == (22,)
+        assert np.allclose(js.position, SPEC.defaults, atol=1e-6)
+        imu = robot.imu().read()
+        assert np.allclose(imu.quaternion, [1, 0, 0, 0], atol=1e-3)
+        with pytest.raises(LifecycleError):
+            robot.write(np.array(SPEC.defaults))
+        robot.enable()
+        assert ep.time == 0.0
+        target = np.array(SPEC.defaults)
+        target[0] = -0.5  # left shoulder pitch
+        for _ in range(125):
+            robot.write(target)
+        assert ep.time == pytest.approx(0.5)  # 125 writes x 4 ms: time follows the commands
+        assert robot.read_joints().position[0] == pytest.approx(-0.5, abs=0.1)
+        robot.hold()
+        assert ep.time == pytest.approx(0.504)
+        ep.reset()
+        assert ep.time == 0.0
+        assert np.allclose(robot.read_joints().position, SPEC.defaults, atol=1e-6)
+        robot.safe_stop()
+        assert robot.actuators["joints"].state is State.INACTIVE
+
+
+def test_render_head_camera_generated():
+    robot = make_sim(SPEC, seed=0, render=True)
+    cam = SPEC.camera("head")
+    with robot:
+        img = robot.read_cameras()["head"].image
+    assert img.shape == (cam.height, cam.width, 3) and img.dtype == np.uint8
+    assert img.std() > 5
+
+
+def test_generated_model_stands_at_default_pose():
+    """The generated model is level-footed: it stands 10 s on the floor at its default pose.
+
+    (Under ``hold`` a floating humanoid sags: holding the *measured* pose gives the PD nothing
+    to push back with, hence the hold and sinusoid runs below are on a test stand.)
+    """
+    robot = make_sim(SPEC, seed=0, render=False)
+    with robot:
+        robot.enable()
+        start = robot.episodic.imu_height()
+        for _ in range(int(10 * SPEC.rates.low_level_hz)):
+            robot.write(np.array(SPEC.defaults))
+        assert robot.episodic.imu_height() > 0.9 * start
+        assert not robot.episodic.done()
+
+
+@pytest.mark.parametrize("model_path", MODELS)
+@pytest.mark.parametrize("policy", ["hold", "sinusoid"])
+def test_ten_seconds_on_stand_within_limits(model_path, policy):
+    """10 s at 250 Hz on a test stand (base fixed): no joint ever leaves its limits."""
+    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path, fixed_base=True)
+    lo, hi = np.array(SPEC.lower), np.array(SPEC.upper)
+    # +-20% of each joint's range around its default pose (kept 5% inside the limits)
+    mid = np.clip(SPEC.defaults, lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo))
+    amp = 0.2 * (hi - lo)
+    phase = np.linspace(0, np.pi, SPEC.dof)
+    hold = HoldPolicy(SPEC)
+    with robot:
+        robot.enable()
+        for k in range(int(10 * SPEC.rates.low_level_hz)):
+            js = robot.read_joints()
+            out = (js.position < lo - LIMIT_TOL) | (js.position > hi + LIMIT_TOL)
+            assert not out.any(), [SPEC.joint_names[i] for i in np.flatnonzero(out)]
+            if policy == "hold":
+                obs = {
+                    f"state.{g.key}": js.position[g.slice][None] for g in SPEC.observed_state_groups
+                }
+                target = _target(hold.get_action(obs))
+            else:
+                t = k * SPEC.rates.low_level_dt
+                blend = min(1.0, t)  # ease in from the default pose over 1 s
+                wave = mid + amp * np.sin(2 * np.pi * 0.5 * t + phase)
+                target = (1 - blend) * np.array(SPEC.defaults) + blend * wave
+            robot.write(target)
+        assert robot.episodic.time == pytest.approx(10.0)
+        if policy == "sinusoid":  # it really moved
+            assert np.ptp(robot.read_joints().position - mid) > 0.1
+
+
+@needs_model
+def test_published_model_loads_with_sensors():
+    robot = make_sim(SPEC, seed=0, render=False, model_path=str(BHL_MODEL))
+    with robot:
+        assert robot.episodic.imu_height() == pytest.approx(0.685, abs=0.01)
+        assert np.allclose(robot.read_joints().position, SPEC.defaults, atol=1e-6)
+        assert np.isfinite(robot.imu().read().accel).all()
+
+
+def _walk_directly(model_path: str, seconds: float = 10.0):
+    from groot_sdk.policy.factory import make_backend
+
+    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path)
+    policy = make_backend(str(BHL_POLICY), SPEC)
+    keys = [k.key for k in policy.layout.state]
+    ticks = round(SPEC.rates.low_level_hz / policy.policy_hz)  # 10 ticks per 25 Hz RL step
+    lowest = np.inf
+    with robot:
+        robot.enable()
+        ep = robot.episodic
+        start = ep.base_position()
+        for _ in range(int(seconds * policy.policy_hz)):
+            js = robot.read_joints()
+            extra = derived_state(keys, js, robot.imu().read(), (0.3, 0.0, 0.0))
+            obs = assemble_observation(
+                SPEC, robot.read_state(js), {}, "walk", extra=extra, layout=policy.layout
+            )
+            target = np.clip(_target(policy.get_action(obs)), SPEC.lower, SPEC.upper)
+            for _ in range(ticks):
+                robot.write(target)
+                lowest = min(lowest, ep.imu_height())
+        return ep.base_position() - start, lowest, ep.time
+
+
+@needs_policy
+def test_published_policy_walks_forward_directly():
+    moved, lowest, t = _walk_directly(str(BHL_MODEL))
+    assert t == pytest.approx(10.0)
+    assert lowest > STANDING, f"the robot fell (IMU down to {lowest:.2f} m)"
+    assert moved[0] > 1.0, f"walked only {moved[0]:.2f} m in 10 s"
+
+
+@needs_policy
+def test_published_policy_walks_forward_through_deployer():
+    from groot_sdk_bhl.locomotion import rl_spec
+
+    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
+    from groot_sdk.policy.factory import make_backend
+
+    spec = rl_spec(SPEC)
+    robot = make_sim(spec, seed=0, render=False, model_path=str(BHL_MODEL))
+    policy = make_backend(str(BHL_POLICY), spec)
+    lowest = []
+    config = DeployConfig(rate_hz=0, seconds=10.0, command=(0.3, 0.0, 0.0), status_every=0.0)
+    with robot:
+        start = robot.episodic.base_position()
+        deployer = RealtimeDeployer(
+            robot, policy, config, on_status=lambda _: lowest.append(robot.episodic.imu_height())
+        )
+        report = deployer.run()
+        moved = robot.episodic.base_position() - start
+        t = robot.episodic.time
+    assert report.safety_stops == 0 and report.stop_reason == "completed", report.to_json()
+    assert t == pytest.approx(10.0), f"the episode ended early at {t:.2f} s (fell)"
+    assert min(lowest) > STANDING
+    assert moved[0] > 1.0, f"walked only {moved[0]:.2f} m in 10 s"
+
+
+@needs_policy
+def test_onnx_rl_backend_checks():
+    from groot_sdk_bhl.locomotion import onnx_rl
+
+    with pytest.raises(BackendError, match="give the policy file"):
+        onnx_rl(SPEC)
+    with pytest.raises(BackendError, match="does not exist"):
+        onnx_rl(SPEC, path="/nonexistent/policy.onnx")
+    policy = onnx_rl(SPEC, path=str(BHL_POLICY), command="0.3,0,0")
+    assert policy.layout.action_horizon == 1 and policy.policy_hz == 25.0
+    keys = [k.key for k in policy.layout.state]
+    assert keys[:3] == ["velocity_command", "base_gyro", "projected_gravity"]
+    assert keys[-1] == "joint_velocity"
+    obs = {
+        "state.base_gyro": np.zeros((1, 3)),
+        "state.projected_gravity": np.array([[0, 0, -1.0]]),
+        "state.joint_velocity": np.zeros((1, 22)),
+    }
+    for g in SPEC.observed_state_groups:
+        obs[f"state.{g.key}"] = np.array(SPEC.defaults)[g.slice][None]
+    chunk = policy.get_action(obs)
+    assert _target(chunk).shape == (22,) and np.isfinite(_target(chunk)).all()
+    assert np.abs(policy.last_action).sum() > 0
+    policy.reset()
+    assert not policy.last_action.any()
+    bad = dict(obs)
+    del bad["state.projected_gravity"]
+    with pytest.raises(ObservationError, match="state.projected_gravity"):
+        policy.get_action(bad)
+    bad = dict(obs, **{"state.joint_velocity": np.full((1, 22), np.nan)})
+    with pytest.raises(ObservationError, match="joint_velocity"):
+        policy.get_action(bad)
+
+
+@pytest.mark.skipif(not BHL_LEGS_POLICY.is_file(), reason=f"{BHL_LEGS_POLICY} not found")
+def test_legs_only_policy_holds_arms_at_default():
+    from groot_sdk_bhl.locomotion import onnx_rl
+
+    policy = onnx_rl(SPEC, path=str(BHL_LEGS_POLICY))
+    assert len(policy.indices) == 12
+    obs = {
+        "state.base_gyro": np.zeros((1, 3)),
+        "state.projected_gravity": np.array([[0, 0, -1.0]]),
+        "state.joint_velocity": np.zeros((1, 22)),
+    }
+    for g in SPEC.observed_state_groups:
+        obs[f"state.{g.key}"] = np.array(SPEC.defaults)[g.slice][None]
+    target = _target(policy.get_action(obs))
+    assert np.allclose(target[:10], np.array(SPEC.defaults)[:10])
