@@ -182,9 +182,9 @@ def make_humanoid_sim(
     if world.id("sensor", "imu_quat") >= 0:
         sensors["imu"] = MujocoImu("imu", world)
     if render:
+        mounted = {m.name for m in cameras}
         for cam in spec.cameras:
-            mount = next((m for m in cameras if m.name == cam.name), None)
-            if mount is not None:
+            if cam.name in mounted:
                 sensors[cam.name] = MujocoCamera(cam.name, world, cam.name, cam.width, cam.height)
     actuators: dict[str, Actuator] = {"joints": joints}
     return Embodiment(spec, sensors, actuators, episodic=episode, task=task)
