@@ -4,6 +4,7 @@
 Rows:
 * ``recorder``        the full path: add_step -> queue -> H.264 encode -> parquet -> commit
 * ``recorder noise``  the same with random-noise frames (the encoder's worst case)
+* ``writer only``     the same dataset written synchronously (no queue, no worker thread)
 * ``encode only``     the baseline measured in the same run: PyAV encoding alone, no recorder
 
 Writes out/bench/recording.json.
@@ -90,6 +91,21 @@ def run_recorder(root: Path, frames: np.ndarray, steps: int, episode_len: int) -
     }
 
 
+def run_writer_only(root: Path, frames: np.ndarray, steps: int, episode_len: int) -> dict:
+    """The same files written synchronously (no queue, no thread): the recorder's floor."""
+    from groot_sdk.data.writer import DatasetWriter
+
+    t0 = time.perf_counter()
+    writer = DatasetWriter.for_spec(root, bench_spec(), FPS)
+    zeros = np.zeros((episode_len, 7), np.float32)
+    for start in range(0, steps, episode_len):
+        idx = [k % len(frames) for k in range(start, start + episode_len)]
+        cols = {"observation.state": zeros, "action": zeros}
+        writer.write_episode(cols, {"observation.images.front": frames[idx]}, "bench")
+    wall = time.perf_counter() - t0
+    return {"frames": steps, "wall_s": wall, "realtime_x": steps / FPS / wall, "fps": steps / wall}
+
+
 def run_encode_only(path: Path, frames: np.ndarray, steps: int) -> dict:
     t0 = time.perf_counter()
     enc = VideoEncoder(path, SIZE, SIZE, FPS)
@@ -114,6 +130,7 @@ def main() -> None:
     try:
         results = {
             "encode only": run_encode_only(tmp / "enc.mp4", scene, steps),
+            "writer only": run_writer_only(tmp / "ds_sync", scene, steps, episode_len),
             "recorder": run_recorder(tmp / "ds", scene, steps, episode_len),
             "recorder noise": run_recorder(tmp / "ds_noise", noise, steps, episode_len),
         }
