@@ -23,6 +23,7 @@ from groot_sdk.spec import EmbodimentSpec
 TOLERANCE_S = 1e-4
 REQUIRED_INFO = ("codebase_version", "fps", "features", "data_path", "total_episodes")
 STAT_KEYS = ("min", "max", "mean", "std", "count")
+GROOT_STATS = ("min", "max", "mean", "std", "q01", "q99")
 DEFAULT_COLUMN = {"state": "observation.state", "action": "action"}
 
 
@@ -308,6 +309,7 @@ class _Validator:
             else:
                 r.warn(L.EPISODES_STATS, "is missing; only meta/stats.json (LeRobot v2.0 style)")
             return {}
+        self._check_stats_json()
         stats = {int(row.get("episode_index", -1)): row.get("stats", {}) for row in rows}
         numeric = [k for k, f in self.features.items() if f.get("dtype") not in ("video", "string")]
         for e in episodes:
@@ -335,6 +337,30 @@ class _Validator:
                             key,
                         )
         return stats
+
+    def _check_stats_json(self) -> None:
+        """GR00T uses ``meta/stats.json`` as is when present: it must fit the features."""
+        doc = self._json(L.STATS, required=False)
+        if doc is None:
+            return
+        for key in ("observation.state", "action"):
+            feat = self.features.get(key)
+            if feat is None:
+                continue
+            entry = doc.get(key)
+            if entry is None:
+                self.r.error(L.STATS, "has no entry for this feature", key=key)
+                continue
+            missing = [s for s in GROOT_STATS if s not in entry]
+            if missing:
+                self.r.error(L.STATS, f"lacks {missing} (GR00T normalises with them)", key=key)
+                continue
+            width = int(np.prod(feat.get("shape", [1])))
+            for s in GROOT_STATS:
+                n = np.asarray(entry[s]).size
+                if n != width:
+                    self.r.error(L.STATS, f"'{s}' has {n} values, the feature {width}", key=key)
+                    break
 
     # -- episodes ---------------------------------------------------------------------------
     def _check_episode(self, ep: dict[str, Any], offset: int, stats: dict[int, Any]) -> int:

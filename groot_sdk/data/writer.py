@@ -25,6 +25,10 @@ from groot_sdk.spec import EmbodimentSpec
 log = logging.getLogger(__name__)
 
 
+#: up to this many frames, ``close`` recomputes ``meta/stats.json`` exactly from the parquet files
+EXACT_STATS_MAX_FRAMES = 2_000_000
+
+
 class DatasetError(GrootError, ValueError):
     """A dataset cannot be written or read as asked (names the file, episode and key)."""
 
@@ -375,10 +379,16 @@ class DatasetWriter:
         L.atomic_write_json(self.layout.meta(L.INFO), self.info())
 
     def close(self) -> None:
+        """Discard an unfinished episode; replace the per-commit approximate ``stats.json``
+        quantiles with exact ones (what GR00T computes itself when the file is absent)."""
         if self._pending is not None:
             log.warning("%s: discarding unfinished episode %d", self.root, self._pending.index)
             self.discard(self._pending)
         shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)
+        if self.episodes and self.total_frames <= EXACT_STATS_MAX_FRAMES:
+            from groot_sdk.data.stats import exact_feature_stats
+
+            L.atomic_write_json(self.layout.meta(L.STATS), exact_feature_stats(self.root))
 
 
 # -- parquet ----------------------------------------------------------------------------------

@@ -53,6 +53,14 @@ def test_recorded_dataset_layout_and_validates(tmp_path):
     assert set(st["action"]) >= {"min", "max", "mean", "std", "count", "q01", "q99"}
     assert np.asarray(st["observation.images.front"]["mean"]).shape == (3, 1, 1)
 
+    # meta/stats.json (what GR00T normalises with) is exact once the recorder is closed
+    from groot_sdk.data.reader import Dataset
+
+    agg = json.loads((root / "meta/stats.json").read_text())
+    action = Dataset(root).concat(["action"])["action"]
+    np.testing.assert_allclose(agg["action"]["q99"], np.quantile(action, 0.99, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(agg["action"]["min"], action.min(0))
+
     report = validate(root, spec)
     assert report.ok, report.to_json()
     assert report.episodes == 3 and report.frames == 36 and not report.warnings

@@ -128,6 +128,9 @@ def test_other_breakages(ds):
     info = json.loads((ds / "meta/info.json").read_text())
     info["total_frames"] = 99
     (ds / "meta/info.json").write_text(json.dumps(info))
+    stats = json.loads((ds / "meta/stats.json").read_text())
+    del stats["action"]["q01"]
+    (ds / "meta/stats.json").write_text(json.dumps(stats))
     (ds / "meta/episodes_stats.jsonl").write_text(
         (ds / "meta/episodes_stats.jsonl").read_text().splitlines()[0] + "\n"
     )
@@ -139,6 +142,7 @@ def test_other_breakages(ds):
     assert "'total_frames' is 99 but the dataset has 20" in text
     assert "meta/episodes_stats.jsonl (episode 1): has no stats" in text
     assert "differ from fetch's" in text
+    assert "meta/stats.json: 'action' lacks ['q01']" in text
 
 
 def test_v3_dataset_is_pointed_at_the_converter(ds):
