@@ -25,7 +25,7 @@ from groot_sdk.errors import BackendError, GrootError
 from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
 from groot_sdk.remote import forms
-from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Limits, decode, encode
+from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Encoder, Limits, decode
 from groot_sdk.remote.server import DEFAULT_PORT, LAYOUT_ENDPOINT
 from groot_sdk.spec import EmbodimentSpec
 
@@ -79,7 +79,9 @@ class RttStats:
 
     def to_json(self) -> dict[str, Any]:
         times = np.asarray(self._times, np.float64) * 1e3
-        pct = (lambda q: round(float(np.percentile(times, q)), 3)) if times.size else (lambda q: None)
+        pct = (
+            (lambda q: round(float(np.percentile(times, q)), 3)) if times.size else (lambda q: None)
+        )
         return {
             "calls": self.calls,
             "timeouts": self.timeouts,
@@ -131,8 +133,10 @@ class RemoteBackend(PolicyBackend):
         self.limits = limits
         self.stats = RttStats()
         self._lock = threading.Lock()
+        self._encoder = Encoder()
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
+        self._rcvtimeo = 0
         self._connect()
         try:
             self.wire_dialect, self._layout = self._handshake(dialect)
@@ -140,8 +144,12 @@ class RemoteBackend(PolicyBackend):
             self.close()
             raise
         self.stats = RttStats()  # the handshake's probes are not policy calls
-        log.info("remote policy at %s: dialect %s, actions %s", self.address,
-                 self.wire_dialect, self._layout.describe_action())
+        log.info(
+            "remote policy at %s: dialect %s, actions %s",
+            self.address,
+            self.wire_dialect,
+            self._layout.describe_action(),
+        )
 
     # -- PolicyBackend -------------------------------------------------------------------------
     @property
@@ -195,16 +203,16 @@ class RemoteBackend(PolicyBackend):
             request["data"] = data
         if self.api_token:
             request["api_token"] = self.api_token
-        try:
-            payload = encode(request)
-        except CodecError as exc:
-            raise BackendError(f"remote: cannot send {endpoint}: {exc}") from None
         timeout = self.timeout_ms if timeout_ms is None else timeout_ms
         with self._lock:
             if self._socket is None:
                 raise BackendError(f"remote backend for {self.address} is closed")
+            try:
+                payload = self._encoder.encode(request)
+            except CodecError as exc:
+                raise BackendError(f"remote: cannot send {endpoint}: {exc}") from None
             message = self._exchange(endpoint, payload, timeout)
-        if len(message) == 5 and bytes(message) == b"ERROR":  # what Isaac-GR00T may send
+        if message == b"ERROR":  # what Isaac-GR00T may send
             self.stats.errors += 1
             raise RemoteError(f"{self.address}: server error on {endpoint}")
         try:
@@ -217,7 +225,7 @@ class RemoteBackend(PolicyBackend):
             raise RemoteError(f"{self.address}: server error on {endpoint}: {reply['error']}")
         return reply
 
-    def _exchange(self, endpoint: str, payload: bytes, timeout_ms: int) -> Any:
+    def _exchange(self, endpoint: str, payload: memoryview, timeout_ms: int) -> bytes:
         assert self._socket is not None
         start = time.perf_counter()
         try:
@@ -228,7 +236,7 @@ class RemoteBackend(PolicyBackend):
             if left_ms != self._rcvtimeo:
                 self._socket.setsockopt(zmq.RCVTIMEO, left_ms)
                 self._rcvtimeo = left_ms
-            frame = self._socket.recv(copy=False)
+            message = self._socket.recv()
         except zmq.ZMQError as exc:
             self.stats.timeouts += 1
             self._reconnect()
@@ -237,7 +245,7 @@ class RemoteBackend(PolicyBackend):
                 f"remote policy at {self.address}: {what} to '{endpoint}' within {timeout_ms} ms"
             ) from None
         self.stats.add(time.perf_counter() - start)
-        return frame.buffer
+        return message
 
     def _connect(self) -> None:
         sock = self._context.socket(zmq.REQ)

@@ -85,15 +85,21 @@ def encode_npy(arr: np.ndarray) -> bytes:
     if header is None:
         buf = io.BytesIO()
         np.lib.format.write_array_header_1_0(
-            buf, {"descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
-                  "shape": arr.shape}
+            buf,
+            {
+                "descr": np.lib.format.dtype_to_descr(arr.dtype),
+                "fortran_order": False,
+                "shape": arr.shape,
+            },
         )
         header = buf.getvalue()
         _remember(_encode_headers, key, header)
-    return b"".join((header, memoryview(arr.reshape(-1).view(np.uint8))))
+    return b"".join((header, arr.reshape(-1).view(np.uint8).data))
 
 
-def _parse_npy_header(data: bytes, limits: Limits) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+def _parse_npy_header(
+    data: bytes | bytearray | memoryview, limits: Limits
+) -> tuple[np.dtype, tuple[int, ...], bool, int]:
     if len(data) < 10 or data[:6] != _NPY_MAGIC:
         raise CodecError("array payload is not .npy data (bad magic)")
     major = data[6]
@@ -119,7 +125,7 @@ def _parse_npy_header(data: bytes, limits: Limits) -> tuple[np.dtype, tuple[int,
     )
     try:
         shape, fortran, dtype = reader(fp, max_header_size=limits.max_npy_header_bytes)
-    except Exception as exc:  # numpy's literal parser raises ValueError, SyntaxError, TokenError...
+    except Exception as exc:  # noqa: BLE001 - numpy's parser raises ValueError, TokenError...
         raise CodecError(f"bad .npy header: {type(exc).__name__}: {exc}") from None
     if dtype.hasobject:
         raise CodecError(f"refusing .npy array of dtype {dtype}: object arrays are never loaded")
@@ -166,7 +172,9 @@ def _default(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, (set, frozenset)):
         return list(obj)
-    raise CodecError(f"cannot encode a {type(obj).__name__} (send arrays, numbers, str, lists, maps)")
+    raise CodecError(
+        f"cannot encode a {type(obj).__name__} (send arrays, numbers, str, lists, maps)"
+    )
 
 
 def encode(obj: Any) -> bytes:
@@ -177,6 +185,29 @@ def encode(obj: Any) -> bytes:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise CodecError(f"cannot encode message: {exc}") from None
+
+
+class Encoder:
+    """Encodes into one reused buffer: no fresh megabyte per message (page faults dominate
+    otherwise). The returned view is valid until the next :meth:`encode`; not thread-safe."""
+
+    def __init__(self) -> None:
+        self._packer = msgpack.Packer(default=_default, use_bin_type=True, autoreset=False)
+        self._view: memoryview | None = None
+
+    def encode(self, obj: Any) -> memoryview:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        self._packer.reset()
+        try:
+            self._packer.pack(obj)
+        except CodecError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CodecError(f"cannot encode message: {exc}") from None
+        self._view = self._packer.getbuffer()
+        return self._view
 
 
 def _object_hook(limits: Limits, counter: list[int], copy: bool) -> Callable[[dict], Any]:

@@ -43,7 +43,9 @@ def is_nested(obs: Mapping[str, Any]) -> bool:
 def detect_form(obs: Mapping[str, Any], layout: ModalityLayout) -> Form:
     if is_nested(obs):
         return Form(nested=True, batched=True)
-    probe = [f"video.{v.name}" for v in layout.video[:1]] + [f"state.{k.key}" for k in layout.state[:1]]
+    probe = [f"video.{v.name}" for v in layout.video[:1]] + [
+        f"state.{k.key}" for k in layout.state[:1]
+    ]
     for key in probe:
         value = obs.get(key)
         if isinstance(value, np.ndarray):
@@ -58,7 +60,9 @@ def nested_to_flat(obs: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in dict(obs.get(section) or {}).items():
             flat[f"{section}.{key}"] = value
     for key, value in dict(obs.get("language") or {}).items():
-        flat[key] = [item[0] if isinstance(item, (list, tuple)) and item else item for item in value]
+        flat[key] = [
+            item[0] if isinstance(item, (list, tuple)) and item else item for item in value
+        ]
     return flat
 
 
@@ -130,7 +134,9 @@ def action_from_wire(action: Mapping[str, Any]) -> dict[str, np.ndarray]:
             )
         if value.ndim == 3:
             if value.shape[0] != 1:
-                raise ObservationError(f"server sent '{key}' with batch {value.shape[0]}, expected 1")
+                raise ObservationError(
+                    f"server sent '{key}' with batch {value.shape[0]}, expected 1"
+                )
             value = value[0]
         name = key if key.startswith(ACTION_PREFIX) else ACTION_PREFIX + key
         out[name] = value

@@ -95,8 +95,9 @@ class PolicyServer:
     # -- lifecycle -----------------------------------------------------------------------------
     def serve_forever(self, poll_ms: int = 100) -> None:
         """Answer requests until :meth:`stop` (or an allowed ``kill``); then close the socket."""
-        log.info("serving %s on %s (dialect %s)", type(self.backend).__name__, self.address,
-                 self.dialect)
+        log.info(
+            "serving %s on %s (dialect %s)", type(self.backend).__name__, self.address, self.dialect
+        )
         try:
             self._socket.setsockopt(zmq.RCVTIMEO, poll_ms)  # wake up to check for stop()
             while not self._stop.is_set():
@@ -198,8 +199,10 @@ class PolicyServer:
         batch = flat if form.batched else forms.add_batch(flat)
         if self.backend.batched and self.backend.dialect == "n1.6":
             chunk = self._checked(self.backend.get_action(forms.flat_to_nested(batch, layout)))
-            action = {f"{forms.ACTION_PREFIX}{k.removeprefix(forms.ACTION_PREFIX)}": v
-                      for k, v in chunk.items()}
+            action = {
+                f"{forms.ACTION_PREFIX}{k.removeprefix(forms.ACTION_PREFIX)}": v
+                for k, v in chunk.items()
+            }
         elif self.backend.batched:
             action = self._checked(self.backend.get_action(batch))
         else:

@@ -44,11 +44,19 @@ def free_port() -> int:
 
 def start_serve(*args: str, port: int | None = None) -> tuple[subprocess.Popen, int]:
     """`groot serve ARGS` in a subprocess; returns once it prints its address."""
-    cmd = [sys.executable, "-m", "groot_sdk.cli.main", "serve", *args,
-           "--port", str(0 if port is None else port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "groot_sdk.cli.main",
+        "serve",
+        *args,
+        "--port",
+        str(0 if port is None else port),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env
+    )
     deadline = time.monotonic() + 60
     assert proc.stderr is not None
     while time.monotonic() < deadline:

@@ -55,24 +55,39 @@ def test_unreachable_server_fails_at_connect_within_the_limit(wire, so101_spec):
     port = wire.free_port()
     start = time.monotonic()
     with pytest.raises(PolicyTimeoutError, match=f"127.0.0.1:{port}"):
-        make_backend(f"remote://127.0.0.1:{port}", so101_spec,
-                     {"timeout_ms": 300, "connect_timeout_ms": 300})
+        make_backend(
+            f"remote://127.0.0.1:{port}", so101_spec, {"timeout_ms": 300, "connect_timeout_ms": 300}
+        )
     assert time.monotonic() - start < 1.5
 
 
 def _run(*args: str) -> subprocess.Popen:
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     return subprocess.Popen(
-        [sys.executable, "-m", "groot_sdk.cli.main", "run", "--embodiment", "fetch", "--sim",
-         "--task", "reach", "--json", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "groot_sdk.cli.main",
+            "run",
+            "--embodiment",
+            "fetch",
+            "--sim",
+            "--task",
+            "reach",
+            "--json",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
 def _report(proc: subprocess.Popen, timeout: float) -> dict:
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err[-2000:]
-    return json.loads(out[out.index("{"):])
+    return json.loads(out[out.index("{") :])
 
 
 @pytest.fixture
@@ -100,8 +115,18 @@ def test_groot_run_remote_matches_local_success_rate(wire, fetch_available):
 def test_deployer_holds_then_stops_safely_when_the_server_dies(wire, tmp_path, fetch_available):
     proc, port = wire.start_serve("--embodiment", "fetch", "--policy", "scripted")
     telemetry = tmp_path / "ticks.jsonl"
-    run = _run("--policy", f"remote://127.0.0.1:{port}", "--policy-opt", "timeout_ms=400",
-               "--timeout", "0.5", "--episodes", "50", "--telemetry", str(telemetry))
+    run = _run(
+        "--policy",
+        f"remote://127.0.0.1:{port}",
+        "--policy-opt",
+        "timeout_ms=400",
+        "--timeout",
+        "0.5",
+        "--episodes",
+        "50",
+        "--telemetry",
+        str(telemetry),
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.poll() is None:

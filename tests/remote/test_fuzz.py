@@ -39,18 +39,18 @@ def _pickled_object_array() -> bytes:
 
 
 NPY_BAD = [
-    _pickled_object_array(),                                   # object dtype with a pickle inside
-    _npy("'|O'", "(2,)", pickle.dumps([1, 2])),                # hand-made object header
-    _npy("[('a', '|O')]", "(1,)", pickle.dumps(1)),            # object field in a struct
-    _npy("'<f4'", "(1000000000000,)", b"\0" * 16),             # huge declared shape
-    _npy("'<f4'", "(100000, 100000)", b""),                    # huge, no data
-    _npy("'|u1'", "(-1,)", b""),                               # negative dim
-    _npy("'V0'", "(5,)", b""),                                 # zero-size dtype
-    _npy("'<f4'", "(3,)", b"\0" * 11),                         # truncated data
-    _npy("'<f4'", "(3,", b"\0" * 12),                          # broken header
-    _npy("__import__('os').system('true')", "(1,)", b"\0"),    # code in the header
-    _npy("'<f4'", "(2,)", b"\0" * 8, major=3),                 # unsupported version
-    _npy("'<f4'", "(2,)", b"\0" * 8, major=2)[:13],            # truncated header
+    _pickled_object_array(),  # object dtype with a pickle inside
+    _npy("'|O'", "(2,)", pickle.dumps([1, 2])),  # hand-made object header
+    _npy("[('a', '|O')]", "(1,)", pickle.dumps(1)),  # object field in a struct
+    _npy("'<f4'", "(1000000000000,)", b"\0" * 16),  # huge declared shape
+    _npy("'<f4'", "(100000, 100000)", b""),  # huge, no data
+    _npy("'|u1'", "(-1,)", b""),  # negative dim
+    _npy("'V0'", "(5,)", b""),  # zero-size dtype
+    _npy("'<f4'", "(3,)", b"\0" * 11),  # truncated data
+    _npy("'<f4'", "(3,", b"\0" * 12),  # broken header
+    _npy("__import__('os').system('true')", "(1,)", b"\0"),  # code in the header
+    _npy("'<f4'", "(2,)", b"\0" * 8, major=3),  # unsupported version
+    _npy("'<f4'", "(2,)", b"\0" * 8, major=2)[:13],  # truncated header
     b"\x93NUMPY",
     b"not npy at all",
 ]
@@ -67,8 +67,12 @@ def _pack(obj) -> bytes:
 
 
 scalars = (
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats()
-    | st.text(max_size=12) | st.binary(max_size=24)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.binary(max_size=24)
 )
 small_arrays = hnp.arrays(
     st.sampled_from(["u1", "f4", "f8", "i8", "bool", "U3", "c8"]),
@@ -87,19 +91,35 @@ values = st.recursive(
     max_leaves=10,
 )
 obs_keys = st.sampled_from(
-    ["video.front", "video.wrist", "state.single_arm", "state.gripper", TASK,
-     "video", "state", "language", "observation", "options"]
+    [
+        "video.front",
+        "video.wrist",
+        "state.single_arm",
+        "state.gripper",
+        TASK,
+        "video",
+        "state",
+        "language",
+        "observation",
+        "options",
+    ]
 )
 observations = st.dictionaries(obs_keys, values | npy_maps, max_size=6)
-data = values | observations | st.fixed_dictionaries(
-    {"observation": observations | values}, optional={"options": values, "extra": values}
+data = (
+    values
+    | observations
+    | st.fixed_dictionaries(
+        {"observation": observations | values}, optional={"options": values, "extra": values}
+    )
 )
 requests = st.fixed_dictionaries(
     {},
     optional={
         "endpoint": st.sampled_from(
             ["ping", "get_action", "reset", "get_modality_config", "kill", "groot_sdk.layout"]
-        ) | st.text(max_size=8) | scalars,
+        )
+        | st.text(max_size=8)
+        | scalars,
         "api_token": st.sampled_from(["tok", "tok ", "", "TOK"]) | scalars,
         "data": data,
     },
@@ -144,8 +164,9 @@ def servers(so101_spec, monkeypatch):
     out, threads = [], []
     for dialect in ("n1.6", "n1.5"):
         backend = make_backend("hold", so101_spec)
-        srv = PolicyServer(backend, so101_spec, port=0, dialect=dialect, api_token="tok",
-                           limits=limits)
+        srv = PolicyServer(
+            backend, so101_spec, port=0, dialect=dialect, api_token="tok", limits=limits
+        )
         t = threading.Thread(target=srv.serve_forever, daemon=True)
         t.start()
         out.append(srv)
@@ -170,10 +191,14 @@ def test_server_survives_malformed_messages(servers):
     socks = [_req(ctx, s) for s in srvs]
     SENT["n"] = 0
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(st.lists(raw_messages(), min_size=MESSAGES_PER_EXAMPLE,
-                    max_size=MESSAGES_PER_EXAMPLE))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.lists(raw_messages(), min_size=MESSAGES_PER_EXAMPLE, max_size=MESSAGES_PER_EXAMPLE))
     def fuzz(batch):
         for second, frames in batch:
             sock = socks[int(second)]
@@ -204,8 +229,15 @@ def test_oversized_message_is_dropped_and_server_lives_on(servers):
         big = _req(ctx, srvs[0])
         big.setsockopt(zmq.RCVTIMEO, 500)
         huge = np.zeros(3 * 1024 * 1024, np.uint8)  # 3 MiB > the 1 MiB cap
-        big.send(_pack({"endpoint": "get_action", "api_token": "tok",
-                        "data": {"observation": {"video.front": huge}}}))
+        big.send(
+            _pack(
+                {
+                    "endpoint": "get_action",
+                    "api_token": "tok",
+                    "data": {"observation": {"video.front": huge}},
+                }
+            )
+        )
         with pytest.raises(zmq.Again):
             big.recv()
         big.close()

@@ -30,8 +30,10 @@ def so101_flat_obs(batch: int | None = None) -> dict:
         TASK: ["pick up the cube"],
     }
     if batch:
-        obs = {k: (np.stack([v] * batch) if isinstance(v, np.ndarray) else v * batch)
-               for k, v in obs.items()}
+        obs = {
+            k: (np.stack([v] * batch) if isinstance(v, np.ndarray) else v * batch)
+            for k, v in obs.items()
+        }
     return obs
 
 
@@ -61,8 +63,9 @@ class MinimalClient:
 
 
 def _serve(wire, dialect: str, *extra: str):
-    return wire.start_serve("--embodiment", "so101", "--policy", "hold", "--dialect", dialect,
-                            *extra)
+    return wire.start_serve(
+        "--embodiment", "so101", "--policy", "hold", "--dialect", dialect, *extra
+    )
 
 
 def test_minimal_client_gets_actions_from_groot_serve_n15(wire):
@@ -70,7 +73,8 @@ def test_minimal_client_gets_actions_from_groot_serve_n15(wire):
     client = MinimalClient(port, wire)
     try:
         assert client.call("ping", requires_input=False) == {
-            "status": "ok", "message": "Server is running"
+            "status": "ok",
+            "message": "Server is running",
         }
         obs = so101_flat_obs()
         action = client.call("get_action", obs)
@@ -83,7 +87,9 @@ def test_minimal_client_gets_actions_from_groot_serve_n15(wire):
         batched = client.call("get_action", so101_flat_obs(batch=3))
         assert batched["action.gripper"].shape == (3, 16, 1)
         # N1.5 servers have no N1.6 endpoints
-        assert "Unknown endpoint" in client.call("get_modality_config", requires_input=False)["error"]
+        assert (
+            "Unknown endpoint" in client.call("get_modality_config", requires_input=False)["error"]
+        )
         # an invalid observation is refused with a message naming the key
         bad = dict(obs, **{"state.single_arm": np.zeros((1, 4), np.float32)})
         assert "state.single_arm" in client.call("get_action", bad)["error"]
@@ -106,8 +112,10 @@ def test_minimal_client_gets_actions_from_groot_serve_n16(wire):
         # Gr00tPolicy form: nested, batched; reply keys without the action. prefix
         nested = {
             "video": {"front": flat["video.front"][None], "wrist": flat["video.wrist"][None]},
-            "state": {"single_arm": flat["state.single_arm"][None],
-                      "gripper": flat["state.gripper"][None]},
+            "state": {
+                "single_arm": flat["state.single_arm"][None],
+                "gripper": flat["state.gripper"][None],
+            },
             "language": {TASK: [["pick up the cube"]]},
         }
         reply = client.call("get_action", {"observation": nested, "options": None})
@@ -174,11 +182,15 @@ class MinimalServer:
         self.seen.append(obs)
         if self.dialect == "n1.5":
             arm = obs["state.single_arm"]
-            return {"action.single_arm": np.repeat(arm[-1:], 16, 0) + 1,
-                    "action.gripper": np.zeros((16, 1), np.float32)}
+            return {
+                "action.single_arm": np.repeat(arm[-1:], 16, 0) + 1,
+                "action.gripper": np.zeros((16, 1), np.float32),
+            }
         arm = obs["state"]["single_arm"]  # (B, T, 5)
-        return {"single_arm": np.repeat(arm[:, -1:], 16, 1) + 1,
-                "gripper": np.zeros((arm.shape[0], 16, 1), np.float32)}
+        return {
+            "single_arm": np.repeat(arm[:, -1:], 16, 1) + 1,
+            "gripper": np.zeros((arm.shape[0], 16, 1), np.float32),
+        }
 
     def run(self) -> None:
         while self.running:
@@ -190,7 +202,7 @@ class MinimalServer:
                     result = {"error": "Unauthorized: Invalid API token"}
                 else:
                     result = self.dispatch(request.get("endpoint", "get_action"), request)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as Isaac-GR00T's server does
                 result = {"error": str(exc)}
             self.sock.send(self.wire.pack(result))
 
@@ -206,12 +218,19 @@ class MinimalServer:
             self.seen.append(("reset", request["data"]))
             return {}
         if endpoint == "get_modality_config" and self.dialect == "n1.6":
+
             def mc(keys, delta):
-                return {"__ModalityConfig_class__": True,
-                        "as_json": {"delta_indices": delta, "modality_keys": keys}}
-            return {"video": mc(["front", "wrist"], [0]), "state": mc(["single_arm", "gripper"], [0]),
-                    "action": mc(["single_arm", "gripper"], list(range(16))),
-                    "language": mc([TASK], [0])}
+                return {
+                    "__ModalityConfig_class__": True,
+                    "as_json": {"delta_indices": delta, "modality_keys": keys},
+                }
+
+            return {
+                "video": mc(["front", "wrist"], [0]),
+                "state": mc(["single_arm", "gripper"], [0]),
+                "action": mc(["single_arm", "gripper"], list(range(16))),
+                "language": mc([TASK], [0]),
+            }
         raise ValueError(f"Unknown endpoint: {endpoint}")
 
     def close(self) -> None:
@@ -233,7 +252,10 @@ def test_sdk_remote_backend_against_minimal_server(wire, so101_spec, dialect, ex
         assert backend.wire_dialect == dialect
         assert backend.layout.describe_action() == "single_arm 5 + gripper 1"
         state = np.array([0.1, -0.2, 0.3, -0.4, 0.5, 0.6], np.float32)
-        frames = {"front": np.zeros((480, 640, 3), np.uint8), "wrist": np.zeros((480, 640, 3), np.uint8)}
+        frames = {
+            "front": np.zeros((480, 640, 3), np.uint8),
+            "wrist": np.zeros((480, 640, 3), np.uint8),
+        }
         obs = assemble_observation(so101_spec, state, frames, "pick up the cube")
         chunk = backend.get_action(obs)
         assert set(chunk) == {"action.single_arm", "action.gripper"}
@@ -262,7 +284,10 @@ def test_sdk_remote_backend_reports_server_errors(wire, so101_spec):
     server = MinimalServer(wire, "n1.5", token="right")
     try:
         with pytest.raises(BackendError, match="Unauthorized"):
-            make_backend(f"remote://127.0.0.1:{server.port}", so101_spec,
-                         {"api_token": "wrong", "timeout_ms": 3000})
+            make_backend(
+                f"remote://127.0.0.1:{server.port}",
+                so101_spec,
+                {"api_token": "wrong", "timeout_ms": 3000},
+            )
     finally:
         server.close()

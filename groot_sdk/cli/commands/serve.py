@@ -8,19 +8,47 @@ import click
 @click.command("serve")
 @click.option("--embodiment", "-e", required=True, help="Embodiment the observations come from.")
 @click.option("--policy", "-p", required=True, help="Backend to serve: zero, hold, scripted, ...")
-@click.option("--policy-opt", "policy_opts", multiple=True, metavar="KEY=VALUE",
-              help="Option for the backend (repeatable).")
-@click.option("--dialect", type=click.Choice(["n1.5", "n1.6"]), default="n1.6", show_default=True,
-              help="Isaac-GR00T protocol version to speak.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on (0.0.0.0 exposes the server to the network).")
-@click.option("--port", type=click.IntRange(0, 65535), default=5555, show_default=True,
-              help="TCP port (0: any free port; the address is printed).")
-@click.option("--api-token", envvar="GROOT_API_TOKEN", default=None,
-              help="Require this token in every request (or set GROOT_API_TOKEN).")
+@click.option(
+    "--policy-opt",
+    "policy_opts",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Option for the backend (repeatable).",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["n1.5", "n1.6"]),
+    default="n1.6",
+    show_default=True,
+    help="Isaac-GR00T protocol version to speak.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (0.0.0.0 exposes the server to the network).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5555,
+    show_default=True,
+    help="TCP port (0: any free port; the address is printed).",
+)
+@click.option(
+    "--api-token",
+    envvar="GROOT_API_TOKEN",
+    default=None,
+    help="Require this token in every request (or set GROOT_API_TOKEN).",
+)
 @click.option("--allow-kill", is_flag=True, help="Let clients stop the server ('kill' endpoint).")
-@click.option("--max-message-mb", type=click.FloatRange(0.01, 1024), default=32.0,
-              show_default=True, help="Largest request accepted, in MiB.")
+@click.option(
+    "--max-message-mb",
+    type=click.FloatRange(0.01, 1024),
+    default=32.0,
+    show_default=True,
+    help="Largest request accepted, in MiB.",
+)
 def command(
     embodiment: str,
     policy: str,
