@@ -40,7 +40,7 @@ from groot_sdk.policy.actions import ActionDecoder, ActionMap, SafetyFilter, zer
 from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import (
     DERIVED_STATE_KEYS,
-    assemble_observation,
+    ObservationAssembler,
     derived_state,
     prepare_frame,
     validate_observation,
@@ -104,6 +104,7 @@ class RealtimeDeployer(Deployer):
         self.policy_dt = 1.0 / self.policy_hz
         self.rate_hz = spec.rates.low_level_hz if cfg.rate_hz is None else cfg.rate_hz
         self.sync = cfg.sync or self.rate_hz <= 0
+        self.assemble = ObservationAssembler(spec, policy.dialect, policy.batched, self.layout)
         self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
         self.safety = SafetyFilter(spec, self.dt)
         horizon = self.layout.action_horizon
@@ -326,15 +327,11 @@ class RealtimeDeployer(Deployer):
         extra = derived_state(
             self._derived, joints, None if imu is None else imu.read(), self.config.command
         )
-        obs = assemble_observation(
-            self.spec,
+        obs = self.assemble(
             state,
             {k: v for k, v in frames.items() if k in self._video},
             self.config.task or self.robot.task or "",
-            dialect=self.policy.dialect,
-            batched=self.policy.batched,
-            extra=extra,
-            layout=self.layout,
+            extra,
         )
         if self.config.validate:
             validate_observation(obs, self.layout, self.policy.dialect, self.policy.batched or None)

@@ -242,15 +242,33 @@ class ActionDecoder:
                 plan.setdefault(s[0], ([], []))
                 plan[s[0]][0].append(j)
                 plan[s[0]][1].append(s[1])
-        self._plan = [
-            (k, np.array(js, np.intp), np.array(cs, np.intp)) for k, (js, cs) in plan.items()
-        ]
+        self._plan: list[tuple[str, Any, Any]] = []
+        for k, (js, cs) in plan.items():
+            # contiguous, in order: plain slices (the common case) are cheaper than gathers
+            if js == list(range(js[0], js[0] + len(js))) and cs == list(
+                range(cs[0], cs[0] + len(cs))
+            ):
+                self._plan.append((k, slice(js[0], js[0] + len(js)), slice(cs[0], cs[0] + len(cs))))
+            else:
+                self._plan.append((k, np.array(js, np.intp), np.array(cs, np.intp)))
         self._dims = {k.key: k.dim for k in self.layout.action}
-        self._mimic = [
+        mimic = [
             (j.index, spec.joint(j.mimic.source).index, j.mimic.multiplier, j.mimic.offset)
             for j in spec.joints
             if j.mimic is not None
         ]
+        self._mimic = None
+        if mimic:
+            f, src, k, off = zip(*mimic)
+            self._mimic = (
+                np.array(f, np.intp),
+                np.array(src, np.intp),
+                np.array(k, np.float32),
+                np.array(off, np.float32),
+            )
+        rel = self._relative.copy()
+        rel[self._held] = False
+        self._rel = np.flatnonzero(rel) if rel.any() else None
         self._grip = None if spec.gripper is None else spec.joint(spec.gripper.joint).index
         self.clamped = 0  #: values clamped to joint limits in the last chunk
 
@@ -268,13 +286,17 @@ class ActionDecoder:
         dim = self._dims[key]
         if a.ndim != 2 or a.shape[1] != dim or a.shape[0] < 1:
             raise ActionError(f"{name}: shape {a.shape}, expected (horizon, {dim})")
-        bad = ~np.isfinite(a)
-        if bad.any():
-            step, col = np.argwhere(bad)[0]
-            raise ActionError(
-                f"{name}: non-finite value {a[step, col]} at step {step}, column {col}"
-            )
-        return a.astype(np.float32, copy=False)
+        return a
+
+    def _raise_non_finite(self, arrays: Mapping[str, np.ndarray]) -> None:
+        for key, a in arrays.items():
+            bad = ~np.isfinite(a)
+            if bad.any():
+                step, col = np.argwhere(bad)[0]
+                raise ActionError(
+                    f"action.{key}: non-finite value {a[step, col]} at step {step}, column {col}"
+                )
+        raise ActionError("non-finite value in the decoded action")  # pragma: no cover
 
     def decode(self, chunk: Mapping[str, Any], reference: np.ndarray) -> np.ndarray:
         """Absolute, clamped joint targets (horizon, dof) for ``chunk``."""
@@ -292,19 +314,21 @@ class ActionDecoder:
             )
         arrays = {k: self._array(chunk, k) for k, _, _ in self._plan}
         horizon = min((a.shape[0] for a in arrays.values()), default=1)
-        out = np.repeat(reference[None], horizon, axis=0)
+        out = np.empty((horizon, self.spec.dof), np.float32)
+        out[:] = reference
         for key, joints, cols in self._plan:
             out[:, joints] = arrays[key][:horizon, cols]
+        if not np.isfinite(out).all():  # NaN/inf rejects the whole chunk
+            self._raise_non_finite(arrays)
         if self._grip is not None and self.gripper is not None and self.spec.gripper is not None:
             g, m = self.spec.gripper, self.gripper
             frac = (out[:, self._grip] - m.closed) / (m.open - m.closed)
             out[:, self._grip] = g.closed + frac * (g.open - g.closed)
-        if self._relative.any():
-            rel = self._relative.copy()
-            rel[self._held] = False
-            out[:, rel] += reference[rel]
-        for j, src, k, off in self._mimic:
-            out[:, j] = k * out[:, src] + off
+        if self._rel is not None:
+            out[:, self._rel] += reference[self._rel]
+        if self._mimic is not None:
+            followers, sources, mult, offset = self._mimic
+            out[:, followers] = out[:, sources] * mult + offset
         clipped = np.clip(out, self.lower, self.upper)
         self.clamped = int(np.count_nonzero(clipped != out))
         return clipped

@@ -143,37 +143,105 @@ def prepare_frame(frame: Frame | np.ndarray, height: int, width: int, camera: st
 
 
 # -- assembly --------------------------------------------------------------------------------
-def _split_state(
-    layout: ModalityLayout,
-    spec: EmbodimentSpec | None,
-    state: np.ndarray | Mapping[str, Any],
-    extra: Mapping[str, Any],
-) -> dict[str, np.ndarray]:
-    if isinstance(state, Mapping):
-        parts = {k: np.asarray(v, np.float32) for k, v in state.items()}
-    else:
-        vec = np.asarray(state, np.float32).reshape(-1)
-        parts = {}
-        if spec is not None:
-            groups = [(g.key, g.start, g.end) for g in spec.observed_state_groups]
-            expected = spec.state_dim
+class ObservationAssembler:
+    """Builds observations (T = 1) for one spec/layout/dialect; the plan is made once, so a
+    control loop pays only for copying arrays (see benchmarks/bench_runtime.py).
+
+    Pass a spec and a backend ``layout`` when the layout is not the spec's own; the spec's
+    state vector is then split by the spec's state groups.
+    """
+
+    def __init__(
+        self,
+        spec_or_layout: EmbodimentSpec | ModalityLayout,
+        dialect: str = "n1.5",
+        batched: bool = False,
+        layout: ModalityLayout | None = None,
+    ) -> None:
+        _check_dialect(dialect)
+        self.spec = spec_or_layout if isinstance(spec_or_layout, EmbodimentSpec) else None
+        self.layout = layout or _layout(spec_or_layout)
+        self.nested = dialect == "n1.6"
+        self.batched = batched or self.nested
+        self._video = [(v.name, v.height, v.width) for v in self.layout.video]
+        self._state = [(k.key, k.dim, k.names) for k in self.layout.state]
+        self._spec_groups: list[tuple[str, int, int]] | None = None
+        if self.spec is not None:
+            self._spec_groups = [(g.key, g.start, g.end) for g in self.spec.observed_state_groups]
+            self._spec_dim = self.spec.state_dim
+        self._lead = (1, 1) if self.batched else (1,)
+
+    def _groups(self, extra: Mapping[str, Any]) -> tuple[list[tuple[str, int, int]], int]:
+        if self._spec_groups is not None:
+            return self._spec_groups, self._spec_dim
+        groups, cursor = [], 0
+        for key, dim, _ in self._state:
+            if key not in extra:
+                groups.append((key, cursor, cursor + dim))
+                cursor += dim
+        return groups, cursor
+
+    def _parts(
+        self, state: np.ndarray | Mapping[str, Any], extra: Mapping[str, Any]
+    ) -> dict[str, np.ndarray]:
+        if isinstance(state, Mapping):
+            parts = {k: np.array(v, np.float32).reshape(-1) for k, v in state.items()}
         else:
-            groups, cursor = [], 0
-            for k in layout.state:
-                if k.key not in extra:
-                    groups.append((k.key, cursor, cursor + k.dim))
-                    cursor += k.dim
-            expected = cursor
-        if vec.shape[0] != expected:
-            raise ObservationError(
-                f"state vector has {vec.shape[0]} values, expected {expected} "
-                f"({', '.join(f'{k} {e - s}' for k, s, e in groups)})"
-            )
-        for key, start, end in groups:
-            parts[key] = vec[start:end]
-    for key, value in extra.items():
-        parts[key] = np.asarray(value, np.float32)
-    return parts
+            vec = np.array(state, np.float32).reshape(-1)  # a copy: the caller may reuse it
+            groups, expected = self._groups(extra)
+            if vec.shape[0] != expected:
+                raise ObservationError(
+                    f"state vector has {vec.shape[0]} values, expected {expected} "
+                    f"({', '.join(f'{k} {e - s}' for k, s, e in groups)})"
+                )
+            parts = {key: vec[start:end] for key, start, end in groups}
+        for key, value in extra.items():
+            parts[key] = np.array(value, np.float32).reshape(-1)
+        return parts
+
+    def __call__(
+        self,
+        state: np.ndarray | Mapping[str, Any],
+        frames: Mapping[str, Frame | np.ndarray] | None,
+        task: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        parts = self._parts(state, extra or {})
+        frames = frames or {}
+        lead = self._lead
+        video: dict[str, np.ndarray] = {}
+        for name, h, w in self._video:
+            frame = frames.get(name)
+            if frame is None:
+                raise ObservationError(
+                    f"video.{name}: no frame from camera '{name}' (cameras read: {sorted(frames)})"
+                )
+            img = prepare_frame(frame, h, w, name)
+            video[name] = img.reshape(lead + img.shape)
+        states: dict[str, np.ndarray] = {}
+        for key, dim, names in self._state:
+            value = parts.get(key)
+            if value is None:
+                raise ObservationError(
+                    f"state.{key}: no value (have {sorted(parts)}); the layout wants {dim} dims"
+                )
+            if value.shape[0] != dim:
+                raise ObservationError(
+                    f"state.{key}: {value.shape[0]} values, the layout expects {dim}"
+                    + (f" {list(names)}" if names else "")
+                )
+            states[key] = value.reshape(lead + (dim,))
+        text = str(task)
+        if self.nested:
+            return {
+                "video": video,
+                "state": states,
+                "language": {self.layout.language_key: [[text]]},
+            }
+        obs: dict[str, Any] = {f"video.{k}": v for k, v in video.items()}
+        obs.update({f"state.{k}": v for k, v in states.items()})
+        obs[self.layout.language_key] = [text]
+        return obs
 
 
 def assemble_observation(
@@ -186,55 +254,16 @@ def assemble_observation(
     extra: Mapping[str, Any] | None = None,
     layout: ModalityLayout | None = None,
 ) -> dict[str, Any]:
-    """Build one observation (T = 1) for a policy.
+    """Build one observation (T = 1) for a policy (a one-off :class:`ObservationAssembler`).
 
     ``state``: the spec's state vector (``spec.state_names`` order) or ``{key: values}``;
     ``frames``: camera name -> :class:`Frame` or uint8 image (resized, BGR converted);
     ``extra``: values for additional state keys (e.g. :func:`derived_state`).
     Pass a spec and a backend ``layout`` when the layout is not the spec's own.
     """
-    _check_dialect(dialect)
-    spec = spec_or_layout if isinstance(spec_or_layout, EmbodimentSpec) else None
-    layout = layout or _layout(spec_or_layout)
-    extra = extra or {}
-    parts = _split_state(layout, spec, state, extra)
-    frames = frames or {}
-    nested = dialect == "n1.6"
-    batched = batched or nested
-
-    video: dict[str, np.ndarray] = {}
-    for v in layout.video:
-        if v.name not in frames:
-            raise ObservationError(
-                f"video.{v.name}: no frame from camera '{v.name}' (cameras read: {sorted(frames)})"
-            )
-        img = prepare_frame(frames[v.name], v.height, v.width, v.name)[None]
-        video[v.name] = img[None] if batched else img
-    states: dict[str, np.ndarray] = {}
-    for k in layout.state:
-        if k.key not in parts:
-            raise ObservationError(
-                f"state.{k.key}: no value (have {sorted(parts)}); the layout wants {k.dim} dims"
-            )
-        value = parts[k.key].reshape(-1)
-        if value.shape[0] != k.dim:
-            raise ObservationError(
-                f"state.{k.key}: {value.shape[0]} values, the layout expects {k.dim}"
-                + (f" {list(k.names)}" if k.names else "")
-            )
-        row = value[None]
-        states[k.key] = row[None] if batched else row
-    text = str(task)
-    if nested:
-        return {
-            "video": video,
-            "state": states,
-            "language": {layout.language_key: [[text]]},
-        }
-    obs: dict[str, Any] = {f"video.{k}": v for k, v in video.items()}
-    obs.update({f"state.{k}": v for k, v in states.items()})
-    obs[layout.language_key] = [text]
-    return obs
+    return ObservationAssembler(spec_or_layout, dialect, batched, layout)(
+        state, frames, task, extra
+    )
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -375,6 +404,7 @@ def _validate_nested(observation: Mapping[str, Any], layout: ModalityLayout) -> 
 __all__ = [
     "DERIVED_STATE_KEYS",
     "DIALECTS",
+    "ObservationAssembler",
     "assemble_observation",
     "derived_state",
     "prepare_frame",
