@@ -30,3 +30,12 @@ def groot_register_backends(register):
             embodiments=("bhl",),
         )
     )
+    register(
+        BackendEntry(
+            "hybrid",
+            "groot_sdk_bhl.hybrid:hybrid",
+            "RL legs (onnx-rl, 25 Hz) + any arm backend (10 Hz), switched by mode or language",
+            extra="onnx",
+            embodiments=("bhl",),
+        )
+    )
