@@ -257,14 +257,14 @@ class ActionDecoder:
             for j in spec.joints
             if j.mimic is not None
         ]
-        self._mimic = None
+        self._mimic: tuple[np.ndarray, ...] | None = None
         if mimic:
-            f, src, k, off = zip(*mimic)
+            cols = list(zip(*mimic))
             self._mimic = (
-                np.array(f, np.intp),
-                np.array(src, np.intp),
-                np.array(k, np.float32),
-                np.array(off, np.float32),
+                np.array(cols[0], np.intp),
+                np.array(cols[1], np.intp),
+                np.array(cols[2], np.float32),
+                np.array(cols[3], np.float32),
             )
         rel = self._relative.copy()
         rel[self._held] = False
