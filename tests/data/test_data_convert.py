@@ -118,7 +118,10 @@ def _build_v3(root, spec, lengths, fps=30):
     frame_index = np.concatenate([np.arange(k) for k in lengths])
     pq.write_table(
         pa.table({
-            "observation.state": [list(r) for r in state],
+            # lerobot writes fixed-size lists (datasets.Sequence(length=N)); accept both
+            "observation.state": pa.FixedSizeListArray.from_arrays(
+                pa.array(state.ravel()), spec.state_dim
+            ),
             "action": [list(r) for r in action],
             "timestamp": pa.array(frame_index / fps, pa.float32()),
             "frame_index": pa.array(frame_index, pa.int64()),
