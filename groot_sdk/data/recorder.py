@@ -20,7 +20,7 @@ import numpy as np
 from typing_extensions import Self
 
 from groot_sdk.data.writer import DatasetWriter, PendingEpisode
-from groot_sdk.errors import GrootError, ObservationError
+from groot_sdk.errors import GrootError, ObservationError, require
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,11 @@ class RecorderError(GrootError, RuntimeError):
 
 
 class LeRobotRecorder:
-    """Records the steps a deployer sees into ``root`` (created, or appended to)."""
+    """Records the steps a deployer sees into ``root`` (created, or appended to).
+
+    ``max_pending``: steps the worker may lag behind before new ones are dropped;
+    ``progress``: show a tqdm counter of recorded episodes.
+    """
 
     def __init__(
         self,
@@ -42,6 +46,7 @@ class LeRobotRecorder:
         *,
         max_pending: int = 256,
         video_options: Mapping[str, str] | None = None,
+        progress: bool = False,
     ) -> None:
         self.spec = spec
         self.task = task
@@ -60,6 +65,10 @@ class LeRobotRecorder:
         self._episode_dropped = 0
         self._error: BaseException | None = None
         self._closed = False
+        self._bar: Any = None
+        if progress:  # a counter of committed episodes on stderr (tqdm, when it is a TTY)
+            tqdm = require("tqdm", "data", "progress bars").tqdm
+            self._bar = tqdm(desc=f"recording {self.root.name}", unit="ep", disable=None)
         self._thread = threading.Thread(target=self._run, name="groot-recorder", daemon=True)
         self._thread.start()
 
@@ -194,7 +203,13 @@ class LeRobotRecorder:
             if kind == "close":
                 if pending is not None:
                     self.writer.discard(pending)
-                self.writer.close()
+                if self._bar is not None:
+                    self._bar.close()
+                try:
+                    self.writer.close()
+                except Exception as exc:  # reported by close()
+                    log.exception("finishing the dataset failed")
+                    self._error = self._error or exc
                 return
             if failed:
                 continue
@@ -224,6 +239,9 @@ class LeRobotRecorder:
                         row = self.writer.commit(pending, columns, task, extra=extra)
                         self.episodes_written += 1
                         self.frames_written += int(row["length"])
+                        if self._bar is not None:
+                            self._bar.update(1)
+                            self._bar.set_postfix(frames=self.frames_written, dropped=self.dropped)
                         log.info(
                             "recorded episode %d (%d frames)", row["episode_index"], row["length"]
                         )

@@ -108,7 +108,7 @@ def test_appends_to_an_existing_dataset_and_refuses_another_robot(tmp_path):
 
 def test_steps_are_dropped_not_blocking_when_the_writer_falls_behind(tmp_path):
     spec = so101_spec()
-    rec = LeRobotRecorder(tmp_path / "ds", spec, max_pending=3)
+    rec = LeRobotRecorder(tmp_path / "ds", spec, max_pending=3, progress=True)
     gate = threading.Event()
     new_episode = rec.writer.new_episode
 
