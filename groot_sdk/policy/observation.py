@@ -117,11 +117,27 @@ def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
         boxes = image.reshape(height, fy, width, fx, c).astype(np.uint32).sum(axis=(1, 3))
         return ((boxes + (fy * fx) // 2) // (fy * fx)).astype(np.uint8)
     (y0, y1, wy), (x0, x1, wx) = _bilinear_plan(h, w, height, width)
-    img = image.astype(np.float32)
-    top = img[y0][:, x0] * (1 - wx)[None, :, None] + img[y0][:, x1] * wx[None, :, None]
-    bot = img[y1][:, x0] * (1 - wx)[None, :, None] + img[y1][:, x1] * wx[None, :, None]
-    out = top * (1 - wy)[:, None, None] + bot * wy[:, None, None]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    # gather the four neighbours on uint8 (cheap), blend in float32 at the output size, on
+    # (height, width * channels) views so the weights broadcast along contiguous rows
+    c_ = image.shape[2]
+    r0, r1 = np.take(image, y0, axis=0), np.take(image, y1, axis=0)
+
+    def corner(rows: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        return np.take(rows, xs, axis=1).astype(np.float32).reshape(height, width * c_)
+
+    a, b, c, d = corner(r0, x0), corner(r0, x1), corner(r1, x0), corner(r1, x1)
+    wxb = np.repeat(wx, c_)[None, :]
+    b -= a
+    b *= wxb
+    a += b  # top row blend
+    d -= c
+    d *= wxb
+    c += d  # bottom row blend
+    c -= a
+    c *= wy[:, None]
+    a += c
+    a += 0.5
+    return a.astype(np.uint8).reshape(height, width, c_)
 
 
 def prepare_frame(frame: Frame | np.ndarray, height: int, width: int, camera: str) -> np.ndarray:
