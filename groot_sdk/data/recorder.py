@@ -106,8 +106,9 @@ class LeRobotRecorder:
         self._queue.put(("step", step))
 
     def end_episode(self, success: bool | None = None) -> None:
-        self._check()
-        if not self._in_episode:
+        """Never raises: deployers call it from ``finally`` blocks; a failed recording is
+        reported by :meth:`add_step` and :meth:`close`."""
+        if not self._in_episode or self._closed:
             return
         self._in_episode = False
         if self._episode_dropped:

@@ -153,3 +153,21 @@ def test_bad_steps_are_rejected_naming_the_camera_or_vector(tmp_path):
     assert not (tmp_path / "ds/.incomplete").exists()
     with pytest.raises(RecorderError, match="closed"):
         rec2.start_episode("again")
+
+
+def test_a_failing_worker_is_reported_by_add_step_and_close_not_end_episode(tmp_path):
+    spec = so101_spec()
+    rec = LeRobotRecorder(tmp_path / "ds", spec)
+
+    def broken(*a, **k):
+        raise OSError("No space left on device")
+
+    rec.writer.new_episode = broken
+    frames = {c.name: np.zeros(c.model_shape, np.uint8) for c in spec.cameras}
+    rec.start_episode("t")
+    rec.flush()
+    with pytest.raises(RecorderError, match="No space left on device"):
+        rec.add_step(frames, np.zeros(6), np.zeros(6), 0.0)
+    rec.end_episode(True)  # from a deployer's finally: must not mask the original error
+    with pytest.raises(RecorderError, match="No space left on device"):
+        rec.close()
