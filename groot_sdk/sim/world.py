@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Any
 
@@ -25,10 +26,12 @@ class MujocoWorld:
         self.mj = import_mujoco()
         if physics_dt is not None:
             model.opt.timestep = physics_dt
+        self.control_dt = float(control_dt)
+        # a whole number of physics steps per control period, no longer than the model's dt
+        self.substeps = max(1, math.ceil(self.control_dt / model.opt.timestep - 1e-9))
+        model.opt.timestep = self.control_dt / self.substeps
         self.model = model
         self.data = self.mj.MjData(model)
-        self.control_dt = float(control_dt)
-        self.substeps = max(1, round(self.control_dt / model.opt.timestep))
         self.steps = 0  #: control periods since the last reset
         self._renderers: dict[tuple[int, int], Any] = {}
 
