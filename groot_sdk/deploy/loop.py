@@ -229,6 +229,7 @@ class RealtimeDeployer(Deployer):
                     break
                 start = self.clock.wait()
                 now = tick * self.dt
+                record: tuple[dict[str, np.ndarray], np.ndarray, float] | None = None
                 # 1. collect an answer
                 result = self.worker.poll()
                 if result is not None:
@@ -240,8 +241,8 @@ class RealtimeDeployer(Deployer):
                     next_policy += self.policy_dt
                     self._policy_steps += 1
                     joints, obs, frames, state = self._observe()
-                    if self.recorder is not None:
-                        self.recorder.add_step(frames, state, command.copy(), now)
+                    if self.recorder is not None:  # completed below with this tick's command
+                        record = (frames, state, now)
                     due = traj.remaining_steps(now) <= (
                         self.layout.action_horizon - self.replan_every + 1e-6
                     )
@@ -289,6 +290,10 @@ class RealtimeDeployer(Deployer):
                     command = self.safety(target, command)
                     self.robot.write(command)
                     mode = "run"
+                if record is not None:
+                    assert self.recorder is not None
+                    self.recorder.add_step(record[0], record[1], command.copy(), record[2])
+                    record = None
                 tick += 1
                 if self.telemetry is not None:
                     self._telemetry(start, now, mode, command)

@@ -179,3 +179,16 @@ def test_telemetry_and_plot(tmp_path, so101_spec):
     assert rows[1]["t"] == pytest.approx(1 / 60, abs=1e-6) and rows[1]["mode"] == "run"
     assert len(rows[1]["command"]) == 6 and rows[2]["period_ms"] > 0
     assert png.stat().st_size > 10_000
+
+
+def test_recorded_action_is_the_command_sent_after_the_observation(so101_spec):
+    robot = mock_embodiment(so101_spec)
+    recorder = ListRecorder()
+    run_policy(robot, SinusoidPolicy(so101_spec), recorder=recorder, seconds=0.5, rate_hz=0)
+    sent = joints_of(robot).commands
+    steps = [c for c in recorder.calls if c[0] == "step"]
+    assert len(steps) == 15
+    for _, _, state, action, stamp in steps:
+        tick = round(stamp * so101_spec.rates.low_level_hz)
+        assert np.array_equal(action, sent[tick])  # (observation_t, action_t) pairs
+        assert state.shape == (6,)
