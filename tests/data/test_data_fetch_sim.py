@@ -59,6 +59,11 @@ def test_fetch_scripted_reach_20_episodes_record_a_valid_dataset(tmp_path):
         assert table.num_rows == ep["length"] > 0
         state = np.array(table.column("observation.state").to_pylist())
         assert state.shape == (ep["length"], 16) and np.isfinite(state).all()
+        # row t pairs the observation with the command sent in response to it (LeRobot's
+        # convention), not the previous one: the scripted reach action is a function of state
+        action = np.array(table.column("action").to_pylist())
+        expect = np.clip((state[:, 13:16] - state[:, 0:3]) / 0.05, -1, 1)
+        np.testing.assert_allclose(action[:, :3], expect, atol=1e-4)
         video = root / f"videos/chunk-000/observation.images.front/episode_{i:06d}.mp4"
         frames = [img for _, img in iter_frames(video)]
         assert len(frames) == table.num_rows
