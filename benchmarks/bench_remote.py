@@ -9,6 +9,8 @@ Three ways to make the same call, each against its own server process (ZeroMQ RE
 * ``echo``: plain ZeroMQ echoing the request bytes back (the reply is as big as the request).
 * ``isaac``: the payload encoded the way Isaac-GR00T's serializer does (``np.save``/``np.load``
   per array inside msgpack) on both sides, with the same zero policy.
+* ``sdk_jpeg``: the SDK with the JPEG extension (quality 90): CPU time traded for ~10x fewer
+  bytes, which pays off on WiFi, not on loopback.
 
 Goal: ``sdk`` p50 <= 1.2x ``bare`` p50. Modes are interleaved in rounds so machine noise
 hits all of them alike. Prints a table and writes ``out/bench/remote.json``.
@@ -50,9 +52,20 @@ def make_spec():
     )
 
 
+def _scene(rng: np.random.Generator) -> np.ndarray:
+    """A camera-like frame: gradients, a few flat objects, sensor noise (JPEG's fair case)."""
+    y, x = np.mgrid[0:224, 0:224]
+    img = np.stack([x, y, (x + y) // 2], -1).astype(np.float32)
+    for _ in range(4):
+        r0, c0 = rng.integers(0, 180, 2)
+        img[r0 : r0 + 40, c0 : c0 + 40] = rng.uniform(0, 255, 3)
+    img += rng.normal(0, 3, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)[None]
+
+
 def make_observation(spec) -> dict:
     rng = np.random.default_rng(0)
-    obs = {f"video.{c}": rng.integers(0, 256, (1, 224, 224, 3), dtype=np.uint8) for c in CAMERAS}
+    obs = {f"video.{c}": _scene(rng) for c in CAMERAS}
     start = 0
     for g in spec.action_groups:
         obs[f"state.{g.key}"] = rng.uniform(-1, 1, (1, g.end - g.start)).astype(np.float32)
@@ -184,6 +197,13 @@ def main() -> None:
     sdk_proc, sdk_port = _start(serve_sdk)
     procs.append(sdk_proc)
     backend = RemoteBackend(spec, "127.0.0.1", sdk_port, dialect="n1.5", timeout_ms=10000)
+    from groot_sdk.remote.jpeg import available as jpeg_available
+
+    jpeg_backend = None
+    if jpeg_available():
+        jpeg_backend = RemoteBackend(
+            spec, "127.0.0.1", sdk_port, dialect="n1.5", timeout_ms=10000, compression="jpeg"
+        )
     # the SDK's reply bytes, for the bare transport baseline
     ctx = zmq.Context()
     probe = _req(ctx, sdk_port)
@@ -212,6 +232,15 @@ def main() -> None:
         isaac_unpack(isaac.recv())
 
     modes = {"sdk": call_sdk, "bare": call_bare, "echo": call_echo, "isaac": call_isaac}
+    jpeg_bytes = None
+    if jpeg_backend is not None:
+        jb = jpeg_backend
+
+        def call_jpeg() -> None:
+            jb.get_action(obs)
+
+        modes["sdk_jpeg"] = call_jpeg
+        jpeg_bytes = len(encode({"endpoint": "get_action", "data": jb._compress(dict(obs))}))
     times: dict[str, list[float]] = {m: [] for m in modes}
     for fn in modes.values():  # warm up caches and connections
         for _ in range(30):
@@ -224,6 +253,8 @@ def main() -> None:
                 times[name].append(time.perf_counter() - t0)
 
     backend.close()
+    if jpeg_backend is not None:
+        jpeg_backend.close()
     for sock in (bare, echo, isaac):
         sock.close()
     ctx.term()
@@ -249,6 +280,7 @@ def main() -> None:
             "cameras": [f"{c} 224x224x3 uint8" for c in CAMERAS],
             "state_dim": STATE_DIM,
             "request_bytes": len(sdk_request),
+            "request_bytes_jpeg": jpeg_bytes,
             "reply_bytes": len(sdk_reply),
         },
         "machine": {
@@ -267,7 +299,10 @@ def main() -> None:
             "isaac_over_sdk_p50": round(rows["isaac"]["p50_ms"] / rows["sdk"]["p50_ms"], 3),
         },
     }
-    print(f"remote round trip, loopback, request {len(sdk_request)} B, reply {len(sdk_reply)} B")
+    print(
+        f"remote round trip, loopback, request {len(sdk_request)} B "
+        f"(JPEG: {jpeg_bytes} B), reply {len(sdk_reply)} B"
+    )
     print(f"{'mode':<8}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'x bare':>9}")
     for name, r in rows.items():
         print(

@@ -26,7 +26,7 @@ from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
 from groot_sdk.remote import forms
 from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Encoder, Limits, decode
-from groot_sdk.remote.server import DEFAULT_PORT, LAYOUT_ENDPOINT
+from groot_sdk.remote.server import DEFAULT_PORT, EXTENSIONS_ENDPOINT, LAYOUT_ENDPOINT
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,15 @@ class RemoteBackend(PolicyBackend):
         api_token: str | None = None,
         observation_form: str = "nested",
         limits: Limits = DEFAULT_LIMITS,
+        compression: str = "none",
+        jpeg_quality: int = 90,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"remote: unknown dialect '{dialect}'; use one of {DIALECTS}")
         if observation_form not in FORMS:
             raise ValueError(f"remote: unknown observation_form '{observation_form}'; use {FORMS}")
+        if compression not in ("none", "jpeg"):
+            raise ValueError(f"remote: unknown compression '{compression}'; use none or jpeg")
         if timeout_ms <= 0:
             raise ValueError(f"remote: timeout_ms must be positive, got {timeout_ms}")
         self.spec = spec
@@ -132,6 +136,9 @@ class RemoteBackend(PolicyBackend):
         self.observation_form = observation_form
         self.limits = limits
         self.stats = RttStats()
+        self.jpeg_quality = int(jpeg_quality)
+        #: JPEG frames in use (extension; only after the server said it accepts them)
+        self.jpeg = False
         self._lock = threading.Lock()
         self._encoder = Encoder()
         self._context = zmq.Context()
@@ -140,6 +147,8 @@ class RemoteBackend(PolicyBackend):
         self._connect()
         try:
             self.wire_dialect, self._layout = self._handshake(dialect)
+            if compression == "jpeg":
+                self.jpeg = self._negotiate_jpeg()
         except BaseException:
             self.close()
             raise
@@ -158,12 +167,11 @@ class RemoteBackend(PolicyBackend):
 
     def get_action(self, observation: Observation) -> ActionChunk:
         if self.wire_dialect == "n1.5":
-            reply = self.call("get_action", dict(observation))
+            reply = self.call("get_action", self._compress(dict(observation)))
             action = reply
         else:
-            reply = self.call(
-                "get_action", {"observation": self._to_n16(observation), "options": None}
-            )
+            wire_obs = self._compress(self._to_n16(observation))
+            reply = self.call("get_action", {"observation": wire_obs, "options": None})
             if not isinstance(reply, (list, tuple)) or len(reply) != 2:
                 raise RemoteError(
                     f"{self.address}: N1.6 get_action reply must be [action, info], "
@@ -290,6 +298,31 @@ class RemoteBackend(PolicyBackend):
             raise RemoteError(f"{self.address}: bad layout from the server: {exc}") from None
         return dialect, layout
 
+    def _negotiate_jpeg(self) -> bool:
+        from groot_sdk.remote.jpeg import require_pillow
+
+        require_pillow()  # fail early, naming the extra, when Pillow is missing here
+        try:
+            reply = self.call(EXTENSIONS_ENDPOINT, timeout_ms=self.connect_timeout_ms)
+        except RemoteError:
+            reply = None
+        if isinstance(reply, dict) and reply.get("jpeg") is True:
+            return True
+        log.warning(
+            "%s does not accept JPEG frames (a groot-sdk extension): sending raw", self.address
+        )
+        return False
+
+    def _compress(self, obs: dict[str, Any]) -> dict[str, Any]:
+        if not self.jpeg:
+            return obs
+        from groot_sdk.remote.jpeg import encode_video
+
+        q = self.jpeg_quality
+        if isinstance(obs.get("video"), Mapping):
+            return {**obs, "video": {k: encode_video(v, q) for k, v in obs["video"].items()}}
+        return {k: encode_video(v, q) if k.startswith("video.") else v for k, v in obs.items()}
+
     def _to_n16(self, observation: Observation) -> dict[str, Any]:
         if forms.is_nested(observation):
             return dict(observation)
@@ -309,10 +342,13 @@ def make_remote(
     observation_form: str = "nested",
     connect_timeout_ms: int | None = None,
     max_message_mb: float | None = None,
+    compression: str = "none",
+    jpeg_quality: int = 90,
     **ignored: Any,
 ) -> RemoteBackend:
     """Factory for ``--policy remote://host:port`` (options: dialect, timeout_ms, api_token,
-    observation_form, connect_timeout_ms, max_message_mb). Model options that embodiments hand
+    observation_form, connect_timeout_ms, max_message_mb, compression=jpeg, jpeg_quality).
+    Model options that embodiments hand
     every backend (embodiment_tag, device, ...) belong to the server and are ignored here."""
     if ignored:
         log.debug("remote: ignoring server-side options %s", sorted(ignored))
@@ -328,4 +364,6 @@ def make_remote(
         api_token=None if api_token is None else str(api_token),
         observation_form=observation_form,
         limits=limits,
+        compression=str(compression),
+        jpeg_quality=int(jpeg_quality),
     )

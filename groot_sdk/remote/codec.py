@@ -26,6 +26,7 @@ from groot_sdk.errors import GrootError
 
 NDARRAY_TAG = "__ndarray_class__"
 MODALITY_CONFIG_TAG = "__ModalityConfig_class__"
+JPEG_TAG = "__groot_sdk_jpeg__"  #: the groot-sdk JPEG extension (see groot_sdk.remote.jpeg)
 _NPY_MAGIC = b"\x93NUMPY"
 _HEADER_CACHE_SIZE = 256
 MiB = 1 << 20
@@ -210,7 +211,9 @@ class Encoder:
         return self._view
 
 
-def _object_hook(limits: Limits, counter: list[int], copy: bool) -> Callable[[dict], Any]:
+def _object_hook(
+    limits: Limits, counter: list[int], copy: bool, jpeg: bool
+) -> Callable[[dict], Any]:
     def hook(obj: dict) -> Any:
         counter[0] += 1
         if counter[0] > limits.max_containers:
@@ -219,9 +222,22 @@ def _object_hook(limits: Limits, counter: list[int], copy: bool) -> Callable[[di
             return decode_npy(obj.get("as_npy"), limits, copy=copy)
         if MODALITY_CONFIG_TAG in obj:
             return _modality_config(obj.get("as_json"))
+        if JPEG_TAG in obj:
+            return _jpeg_video(obj, limits, jpeg)
         return obj
 
     return hook
+
+
+def _jpeg_video(obj: dict, limits: Limits, enabled: bool) -> np.ndarray:
+    if not enabled:
+        raise CodecError("JPEG frames are a groot-sdk extension this peer did not enable")
+    from groot_sdk.remote.jpeg import decode_video
+
+    try:
+        return decode_video(obj, limits.max_array_bytes)
+    except ValueError as exc:
+        raise CodecError(str(exc)) from None
 
 
 def _modality_config(value: Any) -> dict[str, Any]:
@@ -240,10 +256,13 @@ def _no_ext(code: int, data: bytes) -> Any:
     raise CodecError(f"msgpack extension type {code} is not accepted")
 
 
-def decode(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> Any:
+def decode(
+    data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True, jpeg: bool = False
+) -> Any:
     """Decode one message; raises :class:`CodecError` for anything malformed or oversized.
 
-    ``copy=False`` leaves large arrays as read-only views of the message buffer.
+    ``copy=False`` leaves large arrays as read-only views of the message buffer; ``jpeg``
+    accepts the groot-sdk JPEG extension (:mod:`groot_sdk.remote.jpeg`).
     """
     size = len(data) if not isinstance(data, memoryview) else data.nbytes
     if size > limits.max_message_bytes:
@@ -261,7 +280,7 @@ def decode(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> 
             data,
             raw=False,
             strict_map_key=True,
-            object_hook=_object_hook(limits, counter, copy),
+            object_hook=_object_hook(limits, counter, copy, jpeg),
             list_hook=list_hook,
             ext_hook=_no_ext,
             max_str_len=limits.max_str_bytes,

@@ -8,8 +8,9 @@ Hardened where the official server is not: binds 127.0.0.1 unless told otherwise
 tokens in constant time, caps message size (ZeroMQ's MAXMSGSIZE and a decode-time check),
 never unpickles, validates every observation against the backend's layout before the backend
 sees it, refuses ``kill`` unless allowed, and answers every malformed request with
-``{"error": ...}`` instead of dying. Extension endpoint (unknown to Isaac-GR00T):
-``groot_sdk.layout`` returns the backend's :class:`ModalityLayout` as JSON, with dims.
+``{"error": ...}`` instead of dying. Extension endpoints (unknown to Isaac-GR00T):
+``groot_sdk.layout`` returns the backend's :class:`ModalityLayout` as JSON, with dims;
+``groot_sdk.extensions`` says whether JPEG frames (:mod:`groot_sdk.remote.jpeg`) are accepted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import validate_observation
 from groot_sdk.remote import forms
 from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Limits, decode, encode
+from groot_sdk.remote.jpeg import available as jpeg_available
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 DIALECTS = ("n1.5", "n1.6")
 DEFAULT_PORT = 5555
 LAYOUT_ENDPOINT = "groot_sdk.layout"
+EXTENSIONS_ENDPOINT = "groot_sdk.extensions"
 UNAUTHORIZED = "Unauthorized: Invalid API token"
 
 
@@ -56,6 +59,7 @@ class PolicyServer:
         api_token: str | None = None,
         allow_kill: bool = False,
         limits: Limits = DEFAULT_LIMITS,
+        jpeg: bool | None = None,
         context: zmq.Context | None = None,
     ) -> None:
         if dialect not in DIALECTS:
@@ -65,6 +69,8 @@ class PolicyServer:
         self.dialect = dialect
         self.allow_kill = allow_kill
         self.limits = limits
+        #: accept JPEG frames (groot-sdk extension); default: when Pillow is installed
+        self.jpeg = jpeg_available() if jpeg is None else jpeg
         self._token = api_token.encode() if api_token else None
         self._stop = threading.Event()
         self.requests = 0
@@ -87,6 +93,7 @@ class PolicyServer:
             "kill": self._kill,
             "get_action": self._get_action_n16 if dialect == "n1.6" else self._get_action_n15,
             LAYOUT_ENDPOINT: lambda _data: self.backend.layout.to_json(),
+            EXTENSIONS_ENDPOINT: lambda _data: {"jpeg": self.jpeg},
         }
         if dialect == "n1.6":
             self._endpoints["reset"] = self._reset
@@ -130,7 +137,7 @@ class PolicyServer:
         try:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
-            result = self._dispatch(decode(frames[0], self.limits))
+            result = self._dispatch(decode(frames[0], self.limits, jpeg=self.jpeg))
             return encode(result)
         except (CodecError, RequestError, GrootError) as exc:
             return self._error(str(exc))

@@ -56,6 +56,19 @@ NPY_BAD = [
 ]
 
 
+def _jpeg_4x4() -> bytes:
+    try:
+        from PIL import Image
+    except ImportError:
+        return b"\xff\xd8\xff\xd9"
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+JPEG_4x4 = _jpeg_4x4()
+
+
 def _arr(x: np.ndarray) -> dict:
     buf = io.BytesIO()
     np.save(buf, x, allow_pickle=False)
@@ -83,6 +96,14 @@ npy_maps = (
     | small_arrays
     | st.fixed_dictionaries({"__ndarray_class__": scalars, "as_npy": scalars})
     | st.just({"__ModalityConfig_class__": True, "as_json": "{not json"})
+    | st.fixed_dictionaries(  # the groot-sdk JPEG extension, with lies about sizes
+        {
+            "__groot_sdk_jpeg__": st.just(True),
+            "shape": st.lists(st.integers(-2, 40), max_size=5) | scalars,
+            "frames": st.lists(st.sampled_from([b"\xff\xd8\xff\xe0", JPEG_4x4, b""]), max_size=3)
+            | scalars,
+        }
+    )
 )
 leaves = scalars | npy_maps
 values = st.recursive(

@@ -43,6 +43,11 @@ import click
 )
 @click.option("--allow-kill", is_flag=True, help="Let clients stop the server ('kill' endpoint).")
 @click.option(
+    "--no-jpeg",
+    is_flag=True,
+    help="Refuse JPEG camera frames (a groot-sdk extension, accepted when Pillow is installed).",
+)
+@click.option(
     "--max-message-mb",
     type=click.FloatRange(0.01, 1024),
     default=32.0,
@@ -59,6 +64,7 @@ def command(
     api_token: str | None,
     allow_kill: bool,
     max_message_mb: float,
+    no_jpeg: bool,
 ) -> None:
     """Serve POLICY for EMBODIMENT until Ctrl-C / SIGTERM.
 
@@ -91,6 +97,7 @@ def command(
             api_token=api_token,
             allow_kill=allow_kill,
             limits=Limits.from_mb(max_message_mb),
+            jpeg=False if no_jpeg else None,
         )
     except OSError as exc:
         backend.close()
