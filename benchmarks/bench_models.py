@@ -9,7 +9,10 @@ compare on identical graphs. Rows:
 * ``onnx``        the same graphs exported by ``groot export-onnx``, on ONNX Runtime (CPU EP)
 * ``... model``   the network alone (pre-processed inputs, no pre/post-processing)
 
-Baseline: ``torch fp32`` measured in the same run. Writes out/bench/models.json.
+Both runtimes use ``--threads`` intra-op threads (default 1: on a shared 2-core VM more threads
+measure contention, not the runtimes). Baseline: ``torch fp32`` measured in the same run; rows are timed in interleaved blocks of 10
+calls so that load from other processes falls on all of them alike. Writes
+out/bench/models.json.
 """
 
 from __future__ import annotations
@@ -24,21 +27,21 @@ from pathlib import Path
 
 import numpy as np
 
-from groot_sdk.cli.commands.benchmark import measure, summarize
+from groot_sdk.cli.commands.benchmark import summarize
 
 
-def _model_only(backend, calls: int, warmup: int) -> list[float]:
-    from groot_sdk.models.gr00t_n15.runtime import synthetic_observation
-
-    inputs = backend.processor(synthetic_observation(backend.processor))
-    noise = backend.noise(1)
-    for _ in range(warmup):
-        backend.infer(inputs, noise)
-    samples = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        backend.infer(inputs, noise)
-        samples.append((time.perf_counter() - start) * 1e3)
+def _interleaved(timers: dict, calls: int, warmup: int, block: int = 10) -> dict[str, list[float]]:
+    """Time every row in turns of ``block`` calls, so background load hits all rows alike."""
+    for fn in timers.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(max(1, calls // block)):
+        for name, fn in timers.items():
+            for _ in range(block):
+                start = time.perf_counter()
+                fn()
+                samples[name].append((time.perf_counter() - start) * 1e3)
     return samples
 
 
@@ -47,15 +50,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--out", default="out/bench")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="intra-op threads for torch and ONNX Runtime"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
     import torch
 
     from groot_sdk.models.gr00t_n15.export import export_onnx
+    from groot_sdk.models.gr00t_n15.runtime import synthetic_observation
     from groot_sdk.models.gr00t_n15.tiny import build_tiny_checkpoint
     from groot_sdk.policy import onnx_backend, torch_backend
 
+    torch.set_num_threads(args.threads)
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = build_tiny_checkpoint(Path(tmp) / "ckpt")
@@ -65,12 +73,18 @@ def main() -> None:
             "torch bf16": torch_backend.create(
                 None, checkpoint=str(ckpt), seed=0, dtype="bfloat16"
             ),
-            "onnx": onnx_backend.create(None, checkpoint=str(onnx_dir), seed=0),
+            "onnx": onnx_backend.create(
+                None, checkpoint=str(onnx_dir), seed=0, threads=args.threads
+            ),
         }
-        for name, backend in backends.items():
-            rows[name] = summarize(measure(backend, args.calls, args.warmup))
+        obs = synthetic_observation(backends["onnx"].processor)
+        inputs = backends["onnx"].processor(obs)
+        noise = backends["onnx"].noise(1)
+        timers = {name: (lambda b=b: b.get_action(obs)) for name, b in backends.items()}
         for name in ("torch fp32", "onnx"):
-            rows[f"{name} model"] = summarize(_model_only(backends[name], args.calls, args.warmup))
+            timers[f"{name} model"] = lambda b=backends[name]: b.infer(inputs, noise)
+        for name, samples in _interleaved(timers, args.calls, args.warmup).items():
+            rows[name] = summarize(samples)
 
     base, base_model = rows["torch fp32"]["p50"], rows["torch fp32 model"]["p50"]
     for name, stats in rows.items():
