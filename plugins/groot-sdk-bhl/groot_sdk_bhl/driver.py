@@ -16,6 +16,7 @@ Joint frame: ``motor = (q + offset) * direction``, ``q = motor * direction - off
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BUS_NAMES = ("left_arm", "right_arm", "left_leg", "right_leg")
 DEFAULT_CHANNELS = ("can0", "can1", "can2", "can3")
+_FAKE_RUNS = itertools.count()
 #: joint axis directions, spec order (lowlevel ``bimanual.py`` arms, ``humanoid.py`` legs)
 DIRECTIONS = (1, 1, -1, -1, -1, -1, 1, -1, 1, -1) + (-1, 1, -1, -1, -1, 1, -1, 1, 1, 1, 1, 1)
 #: PD gains per joint group (Isaac actuator config): arms kp 10 kd 2, legs kp 20 kd 2
@@ -323,8 +325,8 @@ def make_joints(
         from groot_sdk_bhl.recoil.sim import SimulatedRecoilBus
 
         interface = "virtual"
-        tag = f"{id(spec):x}{time.monotonic_ns():x}"
-        channels = [f"groot-fake-{tag}-{c}" for c in channels]
+        run = next(_FAKE_RUNS)  # virtual channels are per process: a counter keeps them apart
+        channels = [f"fake{run}-{c}" for c in channels]
         timeout_s = max(timeout_s, 0.05)  # a Python thread answers, on a shared CPU
         for b, channel in enumerate(channels):
             positions = {}

@@ -142,12 +142,12 @@ class SimulatedFeetechBus:
 
     def sent(self, inst: int | None = None) -> list[p.Packet]:
         """Instruction packets received so far (optionally one instruction only)."""
-        reader = p.PacketReader()
-        for _, raw in list(self.requests):
-            reader.feed(raw)
         out = []
-        while (pkt := reader.next()) is not None:
-            if inst is None or pkt.code == inst:
+        for _, raw in list(self.requests):
+            reader = p.PacketReader()
+            reader.feed(raw)
+            pkt = reader.next()
+            if pkt is not None and (inst is None or pkt.code == inst):
                 out.append(pkt)
         return out
 
