@@ -1,8 +1,7 @@
-"""Done-means: 20 episodes of the Fetch scripted baseline in simulation, recorded through the
-deployer, make a dataset that validates; pyarrow reads it and PyAV decodes one frame per row.
-
-The simulator renders at 224x224 natively (not the spec's 480x480) to keep the test near
-20 s on a CPU; the recorded frames are at the model resolution either way.
+"""Done-means: 20 episodes of the Fetch scripted baseline in simulation, recorded with
+`groot run --record`, make a dataset that validates; pyarrow reads it and PyAV decodes one
+frame per row. The Python-API test checks the recorded values on fewer episodes, rendering at
+224x224 natively (the recorded frames are at the model resolution either way).
 """
 
 from __future__ import annotations
@@ -26,11 +25,12 @@ from groot_sdk.data.validate import validate
 from groot_sdk.data.video import iter_frames
 from groot_sdk.deploy.loop import run_policy
 
-EPISODES = 20
+EPISODES = 20  #: the done-means, through `groot run --record`
+API_EPISODES = 6  #: the Python API path checks the data in detail on fewer episodes
 
 
 @pytest.mark.slow
-def test_fetch_scripted_reach_20_episodes_record_a_valid_dataset(tmp_path):
+def test_fetch_scripted_reach_recorded_through_the_deployer(tmp_path):
     from groot_sdk_fetch.scripted import scripted
 
     from groot_sdk.plugins import get_registry
@@ -41,18 +41,20 @@ def test_fetch_scripted_reach_20_episodes_record_a_valid_dataset(tmp_path):
     root = tmp_path / "fetch_reach"
     rec = LeRobotRecorder(root, spec, fps=spec.rates.policy_hz, task="reach the red target")
     try:
-        report = run_policy(robot, scripted(spec, task="reach"), rec, episodes=EPISODES, rate_hz=0)
+        report = run_policy(
+            robot, scripted(spec, task="reach"), rec, episodes=API_EPISODES, rate_hz=0
+        )
     finally:
         rec.close()
         robot.close()
-    assert report.episodes == EPISODES, report.to_json()
+    assert report.episodes == API_EPISODES, report.to_json()
     assert rec.dropped == 0
 
     result = validate(root, spec)
     assert result.ok, result.to_json()
-    assert result.episodes == EPISODES
+    assert result.episodes == API_EPISODES
     eps = [json.loads(x) for x in (root / "meta/episodes.jsonl").read_text().splitlines()]
-    assert sum(e.get("success", False) for e in eps) >= 18  # the baseline solves reach
+    assert sum(e.get("success", False) for e in eps) >= API_EPISODES - 1  # it solves reach
     for ep in eps:
         i = ep["episode_index"]
         table = pq.read_table(root / f"data/chunk-000/episode_{i:06d}.parquet")
