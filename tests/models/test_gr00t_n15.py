@@ -303,3 +303,24 @@ def test_so101_alignment_with_override(backend, so101_spec):
         targets[:, :5],
         np.clip(chunk["action.single_arm"][:, :5], so101_spec.lower[:5], so101_spec.upper[:5]),
     )
+
+
+def test_prompt_follows_eagle_chat_template(backend):
+    from groot_sdk.models.gr00t_n15.processing import IMG_CONTEXT, PromptBuilder
+
+    text = backend.processor.prompt("pick up the cube", 2)
+    assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n")
+    assert "<image 1><img>" in text and "<image 2><img>" in text
+    assert text.count(IMG_CONTEXT) == 2 * backend.processor.num_image_token
+    assert text.endswith("pick up the cube<|im_end|>\n<|im_start|>assistant\n")
+    custom = PromptBuilder(
+        3,
+        "{% for m in messages %}{% for c in m['content'] %}"
+        "{% if c['type'] == 'image' %}<image-1>{% else %}{{ c['text'] }}"
+        "{% endif %}{% endfor %}{% endfor %}",
+    )
+    assert custom("go", 1) == f"<image 1><img>{IMG_CONTEXT * 3}</img>go"
+    ids = backend.processor(_obs(backend)).input_ids
+    assert (ids == backend.processor.tokenizer.token_id(IMG_CONTEXT)).sum() == (
+        backend.processor.num_image_token
+    )

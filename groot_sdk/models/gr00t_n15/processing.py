@@ -6,9 +6,10 @@ What Isaac-GR00T's eval transforms do, in order:
   mode) -> resize to the model resolution (``VideoResize``, bilinear with antialiasing, back to
   uint8) -> Eagle's image processing (one tile, no thumbnail: rescale 1/255, normalise with the
   SigLIP mean/std 0.5) -> ``pixel_values`` ordered (time, view);
-* language: a Qwen-style chat prompt with one ``<img>`` + ``<IMG_CONTEXT>`` x num_image_token +
-  ``</img>`` block per image, then the instruction; tokenised from files in the checkpoint (or a
-  local tokenizer directory), left-padded;
+* language: Eagle's chat template (the one shipped with the tokenizer files, else Eagle 2.5's
+  own: system prompt, then ``<image-N>`` per image and the raw instruction), each placeholder
+  expanded to ``<image N><img>`` + ``<IMG_CONTEXT>`` x num_image_token + ``</img>``; tokenised
+  from files in the checkpoint (or a local tokenizer directory), left-padded;
 * state: per key normalised (``min_max`` / ``q99`` to [-1, 1], ``mean_std``), concatenated in the
   metadata's key order, zero-padded to ``max_state_dim``;
 * action: model output (B, 16, max_action_dim) -> first sum(D) columns -> clipped to [-1, 1]
@@ -18,6 +19,7 @@ What Isaac-GR00T's eval transforms do, in order:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -196,10 +198,54 @@ class Tokenizer:
         return input_ids, mask
 
 
-def chat_prompt(language: str, n_images: int, num_image_token: int) -> str:
-    """The Eagle (Qwen chat) prompt with the images before the instruction."""
-    images = "".join(f"<img>{IMG_CONTEXT * num_image_token}</img>" for _ in range(n_images))
-    return f"<|im_start|>user\n{images}{language}<|im_end|>\n<|im_start|>assistant\n"
+#: Eagle 2.5's chat template (Qwen-style, default system prompt, ``<image-N>`` placeholders)
+EAGLE_CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
+    "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' %}{% set image_count.value = image_count.value + 1 %}"
+    "<image-{{ image_count.value }}>{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_PLACEHOLDER = re.compile(r"<image-(\d+)>")
+
+
+def load_chat_template(directory: Path) -> str | None:
+    """The chat template shipped with the tokenizer files, if any."""
+    for name in ("chat_template.jinja", "chat_template.json", "tokenizer_config.json"):
+        file = directory / name
+        if not file.is_file():
+            continue
+        if name.endswith(".jinja"):
+            return file.read_text()
+        template = json.loads(file.read_text()).get("chat_template")
+        if isinstance(template, str):
+            return template
+    return None
+
+
+class PromptBuilder:
+    """Eagle's conversation -> text: the chat template, then each ``<image-N>`` placeholder
+    becomes ``<image N><img>`` + ``<IMG_CONTEXT>`` x tokens-per-image + ``</img>`` (one tile)."""
+
+    def __init__(self, num_image_token: int, template: str | None = None) -> None:
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        self._template = env.from_string(template or EAGLE_CHAT_TEMPLATE)
+        self.num_image_token = num_image_token
+
+    def __call__(self, language: str, n_images: int) -> str:
+        content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
+        content.append({"type": "text", "text": language})
+        text = self._template.render(
+            messages=[{"role": "user", "content": content}], add_generation_prompt=True
+        )
+        context = IMG_CONTEXT * self.num_image_token
+        return _PLACEHOLDER.sub(lambda m: f"<image {m.group(1)}><img>{context}</img>", text)
 
 
 # -- the processor -----------------------------------------------------------------------------
@@ -233,8 +279,10 @@ class Gr00tN15Processor:
         image_std: Sequence[float] = (0.5, 0.5, 0.5),
         crop_scale: float = 0.95,
         language_key: str = LANGUAGE_KEY,
+        chat_template: str | None = None,
     ) -> None:
         self.metadata = metadata
+        self.prompt = PromptBuilder(num_image_token, chat_template)
         self.tokenizer = tokenizer
         self.embodiment_id = embodiment_id
         self.image_size = image_size
@@ -373,10 +421,7 @@ class Gr00tN15Processor:
         batch = self._batch_of(observation, batched)
         pixel_values = self._video(observation, batch, batched)
         n_images = pixel_values.shape[0] // batch
-        prompts = [
-            chat_prompt(text, n_images, self.num_image_token)
-            for text in self._language(observation, batch)
-        ]
+        prompts = [self.prompt(text, n_images) for text in self._language(observation, batch)]
         input_ids, mask = self.tokenizer(prompts)
         return ModelInputs(
             pixel_values=pixel_values,
@@ -462,6 +507,7 @@ def build_processor(
         normalization=normalization,
         image_mean=mean,
         image_std=std,
+        chat_template=load_chat_template(tokenizer_dir or checkpoint),
     )
 
 

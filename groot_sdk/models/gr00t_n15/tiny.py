@@ -14,7 +14,30 @@ import numpy as np
 
 IMG_CONTEXT = "<IMG_CONTEXT>"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", IMG_CONTEXT]
-WORDS = ["user", "assistant", "pick", "up", "the", "cube", "place", "it", "in", "box", "and"]
+WORDS = [
+    "system",
+    "You",
+    ".",
+    "<",
+    ">",
+    "are",
+    "a",
+    "helpful",
+    "image",
+    "1",
+    "2",
+    "user",
+    "assistant",
+    "pick",
+    "up",
+    "the",
+    "cube",
+    "place",
+    "it",
+    "in",
+    "box",
+    "and",
+]
 
 
 def tiny_config_dict(image_size: int = 28, num_inference_timesteps: int = 4) -> dict[str, Any]:
