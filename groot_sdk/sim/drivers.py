@@ -106,6 +106,7 @@ class MujocoJoints(JointEncoder, Actuator):
         self._to_servos(kp, kd, effort)
         self._target = self._measured_real_and_virtual_init()
         self._virtual_vel = np.zeros(len(self._virtual))
+        self._held: np.ndarray | None = None
 
     # -- servo setup -----------------------------------------------------------------------
     def _to_servos(self, kp, kd, effort) -> None:
@@ -157,6 +158,7 @@ class MujocoJoints(JointEncoder, Actuator):
         self._target = pos
         self.world.data.ctrl[self._act] = pos[self._real]
         self._virtual_vel[:] = 0
+        self._held = None
 
     def set_virtual(self, position: np.ndarray) -> None:
         """Set the virtual joints' positions (joint order of this driver) on reset."""
@@ -201,12 +203,16 @@ class MujocoJoints(JointEncoder, Actuator):
         self.world.step()
 
     def _write(self, command: JointCommand) -> None:
+        self._held = None
         self._apply(np.asarray(command.position, np.float64).copy())
 
     def _hold(self) -> None:
-        target = self._target.copy()
-        target[self._real] = self.world.data.qpos[self._qadr]
-        self._apply(target)
+        """Hold where the joints are at the first hold; later holds keep that pose (chasing
+        the measured position would let gravity fold a loaded joint step by step)."""
+        if self._held is None:
+            self._held = self._target.copy()
+            self._held[self._real] = self.world.data.qpos[self._qadr]
+        self._apply(self._held.copy())
 
 
 class MujocoCamera(Camera):

@@ -1,0 +1,164 @@
+"""Unitree G1 (29 DOF) with two Inspire hands in MuJoCo.
+
+The 53-D joint vector (29 body + 12 per hand) maps onto two kinds of model:
+
+* **generated** (default; ships with nothing, always works): a capsule model built from the
+  joint map, in which all 53 joints exist. Hand joints are small finger links; the
+  underactuated followers (``*_intermediate_joint``, ``thumb_distal``) are driven to
+  ``multiplier x source`` (the spec's ``Mimic``), like the real linkage.
+* **published** (``model_path=".../g1/unitree_robots/g1/scene_29dof.xml"`` or
+  ``GROOT_G1_MODEL``; unitreerobotics/unitree_mujoco, BSD-3-Clause, ~36 MB, not shipped):
+  the 29 body joints are simulated; the 24 hand joints are *virtual* mimic state: they report
+  the last command (mimic followers computed from their source), so observations keep the
+  53-D layout while the hands have no physics.
+
+Body joints are PD servos with Unitree's example gains (hips 60/1, knees 100/2, ankles 40/1,
+arms 40/1; waist roll/pitch stiffened to 100/2: at the example's 40/1 the torso, an inverted
+pendulum of about 40 Nm/rad, folds over) and the model's torque limits; each write advances one
+250 Hz period (2 physics steps of 2 ms). The IMU is the pelvis ``imu`` site.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from groot_sdk.embodiment import Embodiment
+from groot_sdk.errors import SpecError
+from groot_sdk.sim.generated import Chain, build_kinematic_model
+from groot_sdk.sim.gl import import_mujoco
+from groot_sdk.sim.humanoid import CameraMount, make_humanoid_sim
+from groot_sdk.spec import EmbodimentSpec
+
+PHYSICS_DT = 0.002
+MODEL_ENV = "GROOT_G1_MODEL"
+FINGERS = ("index", "middle", "ring", "pinky")
+
+#: (substring of the joint name, kp, kd, torque limit in Nm); first match wins
+_GAINS = (
+    ("knee", 100.0, 2.0, 139.0),
+    ("hip", 60.0, 1.0, 88.0),
+    ("ankle", 40.0, 1.0, 50.0),
+    ("waist_yaw", 60.0, 1.0, 88.0),
+    ("waist", 100.0, 2.0, 50.0),  # 40/1 (the SDK example) lets the torso fold under gravity
+    ("wrist_pitch", 40.0, 1.0, 5.0),
+    ("wrist_yaw", 40.0, 1.0, 5.0),
+    ("shoulder", 40.0, 1.0, 25.0),
+    ("elbow", 40.0, 1.0, 25.0),
+    ("wrist_roll", 40.0, 1.0, 25.0),
+    ("", 2.0, 0.05, 2.0),  # hand joints (generated model only)
+)
+
+
+def gains(spec: EmbodimentSpec) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    kp, kd, effort = {}, {}, {}
+    for name in spec.joint_names:
+        _, p, d, e = next(g for g in _GAINS if g[0] in name)
+        kp[name], kd[name], effort[name] = p, d, e
+    return kp, kd, effort
+
+
+def generated_model(spec: EmbodimentSpec) -> Any:
+    """A capsule G1 (legs ~0.65 m, torso, arms) with two 12-joint hands."""
+    names = spec.joint_names
+
+    def pick(prefix: str) -> tuple[str, ...]:
+        return tuple(n for n in names if n.startswith(prefix))
+
+    chains = [
+        Chain(
+            pick("waist_"),
+            origin=(0.0, 0.0, 0.05),
+            direction=(0.0, 0.0, 1.0),
+            lengths=(0.02, 0.02, 0.3),
+            radius=0.08,
+        )
+    ]
+    for side, hand, y in (("left", "L", 1.0), ("right", "R", -1.0)):
+        chains.insert(
+            0,
+            Chain(
+                pick(f"{side}_")[:6],
+                origin=(0.0, 0.12 * y, -0.05),
+                lengths=(0.02, 0.02, 0.3, 0.3, 0.02, 0.02),
+                radius=0.04,
+                end="foot",
+            ),
+        )
+        arm = tuple(n for n in pick(f"{side}_") if "leg" not in n)[6:]
+        chains.append(
+            Chain(
+                arm,
+                parent="waist_pitch_joint",
+                origin=(0.0, 0.2 * y, -0.02),
+                lengths=(0.02, 0.02, 0.2, 0.2, 0.02, 0.02, 0.02),
+                radius=0.03,
+            )
+        )
+        for i, finger in enumerate(FINGERS):
+            chains.append(
+                Chain(
+                    (f"{hand}_{finger}_proximal_joint", f"{hand}_{finger}_intermediate_joint"),
+                    parent=f"{side}_wrist_yaw_joint",
+                    origin=(0.03 - 0.02 * i, 0.0, -0.06),
+                    lengths=(0.04, 0.03),
+                    radius=0.007,
+                )
+            )
+        chains.append(
+            Chain(
+                tuple(
+                    f"{hand}_thumb_{p}_joint"
+                    for p in ("proximal_yaw", "proximal_pitch", "intermediate", "distal")
+                ),
+                parent=f"{side}_wrist_yaw_joint",
+                origin=(0.04, 0.02 * y, -0.02),
+                direction=(1.0, 0.0, -1.0),
+                lengths=(0.01, 0.03, 0.025, 0.02),
+                radius=0.008,
+            )
+        )
+    return build_kinematic_model(
+        spec, chains, torso=(0.08, 0.1, 0.06), base_height=1.0, timestep=PHYSICS_DT
+    )
+
+
+def make_sim(
+    spec: EmbodimentSpec,
+    task: str = "",
+    seed: int | None = None,
+    render: bool = True,
+    model_path: str | None = None,
+    fixed_base: bool = False,
+    physics_dt: float = PHYSICS_DT,
+    **options: Any,
+) -> Embodiment:
+    """A simulated G1 + Inspire. ``model_path``: the published ``scene_29dof.xml``."""
+    if options:
+        raise SpecError(f"g1_inspire sim: unknown options {sorted(options)}")
+    model_path = model_path or os.environ.get(MODEL_ENV) or None
+    if model_path:
+        if not os.path.isfile(model_path):
+            raise SpecError(f"g1_inspire: model file '{model_path}' does not exist")
+        mjspec = import_mujoco().MjSpec.from_file(os.fspath(model_path))
+        base, camera = "pelvis", CameraMount("cam_left_high", "torso_link", (0.08, 0.03, 0.45))
+    else:
+        mjspec = generated_model(spec)
+        base = "base"
+        camera = CameraMount("cam_left_high", "waist_pitch_joint_link", (0.1, 0.03, 0.3))
+    kp, kd, effort = gains(spec)
+    return make_humanoid_sim(
+        spec,
+        mjspec,
+        kp=kp,
+        kd=kd,
+        effort=effort,
+        cameras=[camera],
+        task=task,
+        seed=seed,
+        render=render,
+        base_body=base,
+        fixed_base=fixed_base,
+        physics_dt=physics_dt,
+        place_on_floor=not model_path,
+    )
