@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -70,6 +71,7 @@ class DeployConfig:
     telemetry: str | None = None  #: JSON-lines path
     plot: str | None = None  #: PNG path for a loop-timing plot
     status_every: float = 0.5  #: wall seconds between status callbacks
+    rt_priority: int | None = None  #: SCHED_FIFO priority (1..99) for the loop thread (Linux)
     extra_options: dict[str, Any] = field(factory=dict)
 
 
@@ -144,6 +146,7 @@ class RealtimeDeployer(Deployer):
         if hasattr(self.policy, "clock"):  # open-loop baselines follow the control clock
             self.policy.clock = lambda: self._obs_time
         restore = self._install_signals()
+        restore_priority = self._realtime_priority(report)
         episodic = self.robot.episodic
         n_episodes = cfg.episodes if (cfg.episodes and episodic is not None) else 1
         wall0 = time.perf_counter()
@@ -172,6 +175,7 @@ class RealtimeDeployer(Deployer):
                 report.extra["safe_stop_errors"] = errors
             self.worker.close(timeout=0.2)
             restore()
+            restore_priority()
             if self.telemetry is not None:
                 self.telemetry.close()
         self._fill_report(report, time.perf_counter() - wall0)
@@ -432,6 +436,30 @@ class RealtimeDeployer(Deployer):
                 "limited_setpoints": self.safety.limited,
             }
         )
+
+    def _realtime_priority(self, report: RunReport) -> Callable[[], None]:
+        """Run the loop thread under SCHED_FIFO where allowed: the OS then wakes it on time
+        even when other processes load every core (see benchmarks/bench_runtime.py)."""
+        prio = self.config.rt_priority
+        report.extra["rt_priority"] = None
+        if not prio:
+            return lambda: None
+        try:
+            old_policy = os.sched_getscheduler(0)
+            old_param = os.sched_getparam(0)
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(prio)))
+        except (AttributeError, OSError) as exc:
+            log.warning("real-time priority %s not available (%s); running without", prio, exc)
+            return lambda: None
+        report.extra["rt_priority"] = int(prio)
+
+        def restore() -> None:
+            try:
+                os.sched_setscheduler(0, old_policy, old_param)
+            except OSError:  # pragma: no cover
+                log.warning("could not restore the scheduling policy")
+
+        return restore
 
     def _install_signals(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():

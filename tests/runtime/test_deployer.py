@@ -192,3 +192,15 @@ def test_recorded_action_is_the_command_sent_after_the_observation(so101_spec):
         tick = round(stamp * so101_spec.rates.low_level_hz)
         assert np.array_equal(action, sent[tick])  # (observation_t, action_t) pairs
         assert state.shape == (6,)
+
+
+def test_realtime_priority_is_applied_or_reported_and_restored(so101_spec):
+    if not hasattr(os, "sched_getscheduler"):
+        pytest.skip("no POSIX scheduling API on this platform")
+    before = os.sched_getscheduler(0)
+    report = run_policy(
+        mock_embodiment(so101_spec), HoldPolicy(so101_spec), seconds=0.2, rt_priority=10
+    )
+    assert report.stop_reason == "completed"
+    assert report.extra["rt_priority"] in (10, None)  # None: not permitted here, warned
+    assert os.sched_getscheduler(0) == before

@@ -155,6 +155,13 @@ class _Status:
     metavar="CLOSED..OPEN",
     help="The policy's gripper range, e.g. 0..1 or 1..0 (default: joint units).",
 )
+@click.option(
+    "--rt-priority",
+    type=click.IntRange(1, 99),
+    default=None,
+    help="Run the loop thread under SCHED_FIFO with this priority (Linux; needs "
+    "CAP_SYS_NICE or root). Falls back to normal scheduling with a warning.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report at the end.")
 @click.option(
     "--record",
@@ -197,6 +204,7 @@ def command(
     velocity_command: str | None,
     action_map: str | None,
     gripper: str | None,
+    rt_priority: int | None,
     as_json: bool,
     record: str | None,
     telemetry: str | None,
@@ -257,6 +265,7 @@ def command(
         seed=seed,
         telemetry=telemetry,
         plot=plot,
+        rt_priority=rt_priority,
     )
     status = _Status(sys.stdout.isatty() and not as_json)
     try:
