@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,15 @@ Progress = Callable[[Any], Any]
 
 
 def _ensure_new(dst: Path, overwrite: bool) -> None:
-    if (dst / L.INFO).exists() and not overwrite:
-        raise DatasetError(f"{dst} already holds a dataset; choose another output directory")
+    """Refuse to mix a conversion into an existing dataset; ``overwrite`` replaces it."""
+    if not (dst / L.INFO).exists():
+        return
+    if not overwrite:
+        raise DatasetError(
+            f"{dst} already holds a dataset; choose another output directory or --overwrite"
+        )
+    for sub in ("meta", "data", "videos", L.INCOMPLETE):
+        shutil.rmtree(dst / sub, ignore_errors=True)
 
 
 # -- .npz episodes ----------------------------------------------------------------------------

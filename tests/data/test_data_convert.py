@@ -194,5 +194,9 @@ def test_v3_to_v21_conversion(tmp_path):
               "--from", "lerobot-v3", "-e", "so101"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    with pytest.raises(DatasetError, match="already holds a dataset"):
+        convert_v3(tmp_path / "v3", tmp_path / "v21b", spec)
+    convert_v3(tmp_path / "v3", tmp_path / "v21b", spec, overwrite=True)  # replaced, not appended
+    assert validate(tmp_path / "v21b", spec).episodes == 3
     with pytest.raises(DatasetError, match="expected v3.0"):
         convert_v3(tmp_path / "v21", tmp_path / "x", spec)
