@@ -39,10 +39,14 @@ def _obs(spec, arm=0.1):
     return assemble_observation(spec, state, frames, "pick")
 
 
-@pytest.mark.parametrize("dialect", ["n1.5", "n1.6"])
-def test_auto_detects_dialect_and_takes_the_servers_layout(serve, so101_spec, dialect):
+@pytest.mark.parametrize(
+    ("dialect", "form"), [("n1.5", "nested"), ("n1.6", "nested"), ("n1.6", "flat")]
+)
+def test_auto_detects_dialect_and_takes_the_servers_layout(serve, so101_spec, dialect, form):
     server = serve(dialect=dialect)
-    backend = make_backend(f"remote://127.0.0.1:{server.port}", so101_spec)
+    backend = make_backend(
+        f"remote://127.0.0.1:{server.port}", so101_spec, {"observation_form": form}
+    )
     try:
         assert backend.wire_dialect == dialect
         assert backend.layout == ModalityLayout.from_spec(so101_spec)

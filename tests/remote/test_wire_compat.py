@@ -108,6 +108,25 @@ def test_minimal_client_gets_actions_from_groot_serve_n16(wire):
         assert len(config["action"]["as_json"]["delta_indices"]) == 16
         assert config["action"]["as_json"]["action_configs"][0]["rep"] == "ABSOLUTE"
         assert config["video"]["as_json"]["modality_keys"] == ["front", "wrist"]
+        # what Isaac-GR00T's ModalityConfig(**as_json) accepts: its five fields, enums by name
+        fields = {
+            "delta_indices",
+            "modality_keys",
+            "sin_cos_embedding_keys",
+            "mean_std_embedding_keys",
+            "action_configs",
+        }
+        assert set(config) == {"video", "state", "action", "language"}
+        for mc in config.values():
+            assert set(mc["as_json"]) <= fields
+            assert isinstance(mc["as_json"]["delta_indices"], list)
+            assert mc["as_json"]["modality_keys"] and isinstance(
+                mc["as_json"]["modality_keys"], list
+            )
+        for ac in config["action"]["as_json"]["action_configs"]:
+            assert ac["rep"] in {"RELATIVE", "DELTA", "ABSOLUTE"}
+            assert ac["type"] in {"EEF", "NON_EEF"}
+            assert ac["format"] in {"DEFAULT", "XYZ_ROT6D", "XYZ_ROTVEC"}
         flat = so101_flat_obs()
         # Gr00tPolicy form: nested, batched; reply keys without the action. prefix
         nested = {
