@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import HardwareError, require
+from groot_sdk.hardware.lifecycle import State
 from groot_sdk.hardware.readings import Frame
 from groot_sdk.hardware.sensor import Camera
 from groot_sdk.spec.cameras import ColorOrder
@@ -121,6 +122,12 @@ class OpenCVCamera(Camera):
             if period:
                 next_due += period
                 self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def read(self) -> Frame:
+        """The newest frame. A stale frame raises :class:`HardwareError` without marking the
+        camera faulted: frames may come back, and the deployer decides whether to hold."""
+        self._require("read", State.INACTIVE, State.ACTIVE)
+        return self._read()
 
     def _read(self) -> Frame:
         with self._lock:
