@@ -204,3 +204,32 @@ def test_realtime_priority_is_applied_or_reported_and_restored(so101_spec):
     assert report.stop_reason == "completed"
     assert report.extra["rt_priority"] in (10, None)  # None: not permitted here, warned
     assert os.sched_getscheduler(0) == before
+
+
+def test_10hz_chunks_become_250hz_linear_setpoints():
+    import attrs
+
+    from groot_sdk.plugins import get_registry
+
+    spec = get_registry().embodiment("bhl").spec  # policy 10 Hz, low level 250 Hz
+
+    class Ramp(HoldPolicy):
+        def __init__(self, spec):
+            super().__init__(spec)
+            self._layout = attrs.evolve(self._layout, video=())
+            self.calls = 0
+
+        def get_action(self, observation):
+            chunk = super().get_action(observation)
+            start = self.calls * 8  # replanned every 8 steps
+            self.calls += 1
+            ramp = 0.02 * (start + np.arange(16, dtype=np.float32))  # 0.2 rad/s on joint 0
+            chunk["action.left_arm"][:, 0] = -ramp
+            return chunk
+
+    robot = mock_embodiment(spec)
+    report = run_policy(robot, Ramp(spec), seconds=2.0, rate_hz=0, replan_every=8)
+    cmds = np.array(joints_of(robot).commands)[:, 0]
+    assert report.steps == 500 and report.holds == 0
+    t = np.arange(500) / 250.0
+    assert np.allclose(cmds, -0.2 * t, atol=1e-5)  # linear between the 10 Hz steps
