@@ -38,10 +38,11 @@ Frames = Callable[[], Mapping[str, np.ndarray]]
 class ResidualWrapper(gym.Wrapper):
     """Blend a base policy with a learned residual, in the embodiment's action space.
 
-    ``video=False`` leaves camera frames out for bases that ignore them although their layout
-    lists cameras (``zero``, ``hold``), which saves rendering. ``info`` carries ``base_action``, ``residual_action`` (scaled, in joint units) and
+    ``info`` carries ``base_action``, ``residual_action`` (scaled, in joint units) and
     ``action`` (what was sent). ``replan_every`` reuses one base chunk for that many steps
-    (1: ask the base every step). Each env owns its base, so vector envs are built with
+    (1: ask the base every step). ``video=False`` leaves camera frames out for bases that
+    ignore them although their layout lists cameras (``zero``, ``hold``), which saves
+    rendering. Each env owns its base, so vector envs are built with
     ``gymnasium.vector.SyncVectorEnv([lambda: ResidualWrapper(...), ...])``.
     """
 

@@ -61,17 +61,21 @@ class TrainResult:
     out: Path
     base: EvalResult
     final: EvalResult
-    curve: tuple[tuple[int, float], ...]
-    seconds: float
+    curve: tuple[tuple[int, float, float | None], ...]  #: (steps, success, distance)
+    seconds: float  #: wall time of ``learn``, learning-curve evaluations included
     weights: Path
+    curve_seconds: float = 0.0  #: of which spent evaluating the learning curve
 
     def to_json(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
             "base": self.base.to_json(),
             "final": self.final.to_json(),
-            "curve": [{"steps": s, "success_rate": r} for s, r in self.curve],
+            "curve": [
+                {"steps": s, "success_rate": r, "mean_distance": d} for s, r, d in self.curve
+            ],
             "train_seconds": self.seconds,
+            "curve_seconds": self.curve_seconds,
             "weights": str(self.weights),
         }
 
@@ -184,7 +188,7 @@ def train_residual(
     formats = ["csv"] if config.log_format == "csv" else ["csv", "tensorboard"]
     model.set_logger(configure(str(out / "logs"), formats))
 
-    curve: list[tuple[int, float]] = []
+    curve: list[tuple[int, float, float | None]] = []
 
     def predict(obs: np.ndarray) -> np.ndarray:
         return model.predict(obs, deterministic=True)[0]
@@ -196,6 +200,7 @@ def train_residual(
             super().__init__()
             self.next_curve = config.curve_every or None
             self.next_ckpt = config.checkpoint_every or None
+            self.spent = 0.0
 
         def _on_step(self) -> bool:
             t = self.num_timesteps
@@ -208,17 +213,21 @@ def train_residual(
             return True
 
         def _curve_point(self, t: int) -> None:
+            began = time.perf_counter()
             res = evaluate_residual(eval_env, predict, config.curve_episodes, eval_seed)
-            curve.append((t, res.success_rate))
+            self.spent += time.perf_counter() - began
+            curve.append((t, res.success_rate, res.mean_distance))
             model.logger.record("eval/success_rate", res.success_rate)
             log.info("steps %d: success %.3f", t, res.success_rate)
 
     callback = Periodic()
     if config.curve_every:
         callback._curve_point(0)
+    callback.spent = 0.0
     start = time.perf_counter()
     model.learn(total_timesteps=config.steps, callback=callback, progress_bar=progress)
     seconds = time.perf_counter() - start
+    in_curve = callback.spent
     if config.curve_every and curve[-1][0] != model.num_timesteps:
         callback._curve_point(model.num_timesteps)
     weights = save_policy(model, out / "residual", {**meta, "steps": model.num_timesteps})
@@ -226,9 +235,9 @@ def train_residual(
     log.info("base + residual: %s", final.to_json())
     with (out / "curve.csv").open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["steps", "success_rate"])
+        writer.writerow(["steps", "success_rate", "mean_distance"])
         writer.writerows(curve)
-    result = TrainResult(out, base_eval, final, tuple(curve), seconds, weights)
+    result = TrainResult(out, base_eval, final, tuple(curve), seconds, weights, in_curve)
     (out / "report.json").write_text(json.dumps({**result.to_json(), "config": meta}, indent=2))
     venv.close()
     eval_env.close()

@@ -31,7 +31,8 @@ def test_residual_ppo_improves_biased_base(tmp_path, fetch_spec):
     assert result.final.success_rate >= result.base.success_rate + 0.5
     assert result.final.ci_low > result.base.ci_high  # the improvement is significant
     assert result.final.mean_distance < result.base.mean_distance
-    assert [s for s, _ in result.curve] == [0, 4096, 8192]
+    assert [c[0] for c in result.curve] == [0, 4096, 8192]
+    assert result.curve[-1][2] < result.curve[0][2]  # closer to the goal than at the start
     assert (tmp_path / "checkpoints" / "residual_4096.safetensors").exists()
     assert (tmp_path / "curve.csv").read_text().startswith("steps,success_rate")
 
