@@ -194,7 +194,8 @@ class RemoteBackend(PolicyBackend):
             if self._socket is not None:
                 self._socket.close(linger=0)
                 self._socket = None
-            self._context.term()
+            if not self._context.closed:
+                self._context.term()
 
     # -- protocol ------------------------------------------------------------------------------
     def ping(self) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from attrs import frozen
 
-from groot_sdk.errors import ObservationError
+from groot_sdk.errors import ActionError, ObservationError
 from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.spec import EmbodimentSpec, GroupKind, Representation
 
@@ -111,7 +111,7 @@ def stack_chunks(chunks: list[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         try:
             out[key] = np.stack([np.asarray(c[key]) for c in chunks])
         except (KeyError, ValueError) as exc:
-            raise ObservationError(f"backend returned inconsistent '{key}' across the batch: {exc}")
+            raise ActionError(f"backend returned inconsistent '{key}' across the batch: {exc}")
     return out
 
 
@@ -129,17 +129,15 @@ def action_from_wire(action: Mapping[str, Any]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for key, value in action.items():
         if not isinstance(value, np.ndarray):
-            raise ObservationError(
-                f"server sent '{key}' as {type(value).__name__}, expected an array"
-            )
+            raise ActionError(f"server sent '{key}' as {type(value).__name__}, expected an array")
+        if value.dtype.kind not in "fiub":
+            raise ActionError(f"server sent '{key}' of dtype {value.dtype}, expected numbers")
         if value.ndim == 3:
             if value.shape[0] != 1:
-                raise ObservationError(
-                    f"server sent '{key}' with batch {value.shape[0]}, expected 1"
-                )
+                raise ActionError(f"server sent '{key}' with batch {value.shape[0]}, expected 1")
             value = value[0]
         name = key if key.startswith(ACTION_PREFIX) else ACTION_PREFIX + key
-        out[name] = value
+        out[name] = value.astype(np.float32, copy=False)
     return out
 
 
