@@ -1,8 +1,11 @@
 """groot calibrate: record a robot's joint calibration and save it as JSON.
 
 The procedure belongs to the plugin: the module of the embodiment's hardware factory exposes
-``calibrate(spec, centred=..., done=..., on_sample=..., output=..., **options)`` returning
-``(calibration, path)``; this command supplies the interaction (Enter to go on, or timers).
+``calibrate(spec, prompt=..., until_done=..., on_sample=..., output=..., robot_id=...,
+**hardware_options)`` returning ``(calibration, path)`` (``calibration.to_json()`` is
+printed). This command supplies the interaction: ``prompt(message)`` waits for Enter (not
+with ``--yes``); ``until_done(message)`` starts a phase and returns its ``done()`` test, true
+after Enter or ``--seconds``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _wait_enter(message: str) -> None:
     default=None,
     help="Record the range of motion for this long instead of until Enter.",
 )
-@click.option("--yes", is_flag=True, help="Do not wait for Enter before recording.")
+@click.option("--yes", is_flag=True, help="Do not wait for Enter at the prompts.")
 @click.option("--hw", multiple=True, metavar="KEY=VALUE", help="Other hardware option.")
 def command(
     embodiment: str,
@@ -67,16 +70,17 @@ def command(
     if procedure is None:
         raise click.ClickException(f"embodiment '{embodiment}' has no calibration procedure")
     options: dict[str, Any] = _hardware_options(port, can, None, None, False, hw)
-    stop = threading.Event()
 
-    def centred() -> None:
+    def prompt(message: str) -> None:
+        click.echo(message + ("" if yes else " Press Enter."))
         if not yes:
-            _wait_enter(
-                "Move every joint to the middle of its range (the calibration pose), "
-                "then press Enter."
-            )
+            sys.stdin.readline()
+
+    def until_done(message: str):
+        """Announce a phase that lasts until Enter (or --seconds); returns its done() test."""
+        stop = threading.Event()
         if seconds is None:
-            click.echo("Move every joint through its whole range; press Enter when done.")
+            click.echo(message + " Press Enter when done.")
 
             def enter_stops() -> None:
                 sys.stdin.readline()
@@ -84,8 +88,11 @@ def command(
 
             threading.Thread(target=enter_stops, daemon=True).start()
         else:
-            click.echo(f"Move every joint through its whole range ({seconds:g} s).")
-            threading.Timer(seconds, stop.set).start()
+            click.echo(f"{message} ({seconds:g} s)")
+            timer = threading.Timer(seconds, stop.set)
+            timer.daemon = True
+            timer.start()
+        return stop.is_set
 
     live = sys.stdout.isatty()
 
@@ -98,8 +105,8 @@ def command(
         entry.spec,
         output=output,
         robot_id=robot_id,
-        centred=centred,
-        done=stop.is_set,
+        prompt=prompt,
+        until_done=until_done,
         on_sample=on_sample,
         **options,
     )

@@ -11,16 +11,16 @@ Sequence (after the lowlevel stack's ``Humanoid.enter_damping`` / ``RealHumanoid
 * enable: heartbeat, hold-in-place command, NMT -> POSITION, interpolate to the default pose;
 * disable (the safe state): NMT -> DAMPING; close: NMT -> IDLE, then release the buses.
 
-Joint frame: ``motor = (q + offset) * direction``, ``q = motor * direction - offset``.
+Joint frame: ``motor = (q + offset) * direction``, ``q = motor * direction - offset``
+(directions and offsets: recoil/calibration.py, ``groot calibrate bhl``).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from groot_sdk.hardware import Actuator, Component, JointCommand, JointEncoder, 
 from groot_sdk.spec import EmbodimentSpec
 from groot_sdk_bhl.recoil import protocol as rp
 from groot_sdk_bhl.recoil.bus import RecoilBus, RecoilError
+from groot_sdk_bhl.recoil.calibration import JointCalibration, default_path
 from groot_sdk_bhl.spec import CAN_MAP
 
 log = logging.getLogger(__name__)
@@ -39,62 +40,8 @@ log = logging.getLogger(__name__)
 BUS_NAMES = ("left_arm", "right_arm", "left_leg", "right_leg")
 DEFAULT_CHANNELS = ("can0", "can1", "can2", "can3")
 _FAKE_RUNS = itertools.count()
-#: joint axis directions, spec order (lowlevel ``bimanual.py`` arms, ``humanoid.py`` legs)
-DIRECTIONS = (1, 1, -1, -1, -1, -1, 1, -1, 1, -1) + (-1, 1, -1, -1, -1, 1, -1, 1, 1, 1, 1, 1)
 #: PD gains per joint group (Isaac actuator config): arms kp 10 kd 2, legs kp 20 kd 2
 ARM_GAINS, LEG_GAINS = (10.0, 2.0), (20.0, 2.0)
-#: the leg pose (deg) at which offsets are calibrated: each joint at a mechanical stop
-LEG_CALIBRATION_POSE_DEG = {
-    "leg_left_hip_roll_joint": -10.0,
-    "leg_left_hip_yaw_joint": 33.75,
-    "leg_left_hip_pitch_joint": 56.25,
-    "leg_left_knee_pitch_joint": 0.0,
-    "leg_left_ankle_pitch_joint": -45.0,
-    "leg_left_ankle_roll_joint": -15.0,
-    "leg_right_hip_roll_joint": 10.0,
-    "leg_right_hip_yaw_joint": -33.75,
-    "leg_right_hip_pitch_joint": 56.25,
-    "leg_right_knee_pitch_joint": 0.0,
-    "leg_right_ankle_pitch_joint": -45.0,
-    "leg_right_ankle_roll_joint": 15.0,
-}
-
-
-def load_calibration(
-    path: str | Path | None, spec: EmbodimentSpec
-) -> tuple[np.ndarray, np.ndarray]:
-    """-> (directions, offsets) in spec order; a JSON file ``{"directions": {joint: +-1},
-    "offsets": {joint: rad}}`` overrides the defaults joint by joint."""
-    directions = np.array(DIRECTIONS, np.float64)
-    offsets = np.zeros(spec.dof)
-    if path is None:
-        return directions, offsets
-    path = Path(path)
-    if path.stat().st_size > 1 << 20:
-        raise SpecError(f"{path}: calibration file larger than 1 MiB")
-    data = json.loads(path.read_text())
-    for key, target, check in (
-        ("directions", directions, lambda v: v in (-1, 1)),
-        ("offsets", offsets, lambda v: isinstance(v, (int, float)) and abs(v) < 2 * np.pi),
-    ):
-        for joint, value in (data.get(key) or {}).items():
-            if joint not in spec.joint_names:
-                raise SpecError(f"{path}: {key} names unknown joint '{joint}'")
-            if not check(value):
-                raise SpecError(f"{path}: {key}['{joint}'] = {value!r} is invalid")
-            target[spec.joint_names.index(joint)] = value
-    return directions, offsets
-
-
-def offsets_from_pose(
-    spec: EmbodimentSpec, motor_positions: np.ndarray, pose: Mapping[str, float], directions
-) -> dict[str, float]:
-    """Offsets that make the measured pose read as ``pose`` (rad): ``dir * motor - pose``."""
-    out = {}
-    for name, q in pose.items():
-        k = spec.joint_names.index(name)
-        out[name] = float(directions[k] * motor_positions[k] - q)
-    return out
 
 
 class BhlJoints(JointEncoder, Actuator):
@@ -318,7 +265,12 @@ def make_joints(
     rate_hz: float | None = None,
     error_poll_every: int = 1,
 ) -> BhlJoints:
-    directions, offsets = load_calibration(calibration, spec)
+    cal = (
+        JointCalibration.load(calibration, spec)
+        if calibration is not None
+        else JointCalibration.default(spec)
+    )
+    directions, offsets = cal.arrays()
     channels = _channels(can)
     owned: list[Any] = []
     if fake:
@@ -395,3 +347,39 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
         )
     sensors.update(cameras_from_options(spec, options, fake=fake))
     return Embodiment(spec, sensors, {"joints": joints})
+
+
+def calibrate(
+    spec: EmbodimentSpec,
+    *,
+    prompt,
+    output: str | None = None,
+    robot_id: str = "default",
+    **options: Any,
+):
+    """``groot calibrate bhl``: joint offsets from the calibration pose (controllers idle)."""
+    opts = {k: v for k, v in options.items() if k in JOINT_OPTIONS and k != "calibration"}
+    joints = make_joints(spec, **opts)
+    for bus in joints.buses:
+        bus.open()
+    try:
+        missing = [bus.label(d) for _, bus, d in joints._joints() if not bus.ping(d)]
+        if missing:
+            raise HardwareError("no answer to ping from " + "; ".join(missing))
+        joints._set_mode_all(rp.Mode.IDLE)
+        prompt(
+            "Hold the robot in the calibration pose: legs against the stops of "
+            "LEG_CALIBRATION_POSE_DEG (recoil/calibration.py), arms at zero."
+        )
+        motor = np.array(
+            [float(bus.read_param(d, rp.Param.POSITION_MEASURED)) for _, bus, d in joints._joints()]
+        )
+    finally:
+        for bus in joints.buses:
+            bus.close()
+        for device in joints._owned:
+            device.stop()
+    cal = JointCalibration.from_pose(spec, motor, directions=joints.directions)
+    path = Path(output) if output else default_path(robot_id)
+    cal.save(path)
+    return cal, path

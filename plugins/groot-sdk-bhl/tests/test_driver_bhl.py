@@ -11,12 +11,13 @@ import pytest
 pytest.importorskip("can", reason="python-can (extra 'can') is needed for the Recoil buses")
 pytest.importorskip("serial", reason="pyserial (extra 'can') is needed for the IMU")
 
-from groot_sdk_bhl.driver import DIRECTIONS, make_hardware, make_joints
+from groot_sdk_bhl.driver import make_hardware, make_joints
 from groot_sdk_bhl.imu import ImuParser, SerialImu, SimulatedImu, wit_frame
 from groot_sdk_bhl.recoil import protocol as rp
+from groot_sdk_bhl.recoil.calibration import DIRECTIONS
 from groot_sdk_bhl.spec import CAN_MAP, SPEC
 
-from groot_sdk.errors import HardwareError
+from groot_sdk.errors import HardwareError, SpecError
 from groot_sdk.hardware import State
 
 F = rp.Function
@@ -260,7 +261,7 @@ def test_calibration_file_sets_direction_and_offset(tmp_path):
         assert q == pytest.approx(motor * 1 - 0.25, abs=1e-3)
     bad = tmp_path / "bad.json"
     bad.write_text('{"directions": {"no_such_joint": 1}}')
-    with pytest.raises(Exception, match="unknown joint 'no_such_joint'"):
+    with pytest.raises(SpecError, match="unknown joint 'no_such_joint'"):
         make_joints(SPEC, fake=True, calibration=str(bad))
 
 
@@ -305,3 +306,43 @@ def test_imu_that_never_speaks_fails_connect():
         imu = SerialImu("imu", sim.port, open_timeout_s=0.2)
         with pytest.raises(HardwareError, match="no valid wit frame within 0.2 s"):
             imu.connect()
+
+
+def test_groot_calibrate_bhl_offsets_from_the_pose(tmp_path):
+    from click.testing import CliRunner
+    from groot_sdk_bhl.recoil.calibration import LEG_CALIBRATION_POSE_DEG, JointCalibration
+    from groot_sdk_bhl.recoil.sim import SimulatedRecoilBus
+
+    from groot_sdk.cli.main import cli
+
+    true_offsets = np.linspace(-0.2, 0.2, SPEC.dof)
+    dirs = np.array(DIRECTIONS, float)
+    pose = np.array([math.radians(LEG_CALIBRATION_POSE_DEG.get(n, 0.0)) for n in SPEC.joint_names])
+    motor = (pose + true_offsets) * dirs  # what the encoders read in the calibration pose
+    channels = [f"calib-{k}" for k in range(4)]
+    sims = []
+    for b, channel in enumerate(channels):
+        positions = {
+            d: motor[SPEC.joint_names.index(n)] for n, (bi, d) in CAN_MAP.items() if bi == b
+        }
+        sims.append(SimulatedRecoilBus(channel, positions).start())
+    out = tmp_path / "bhl.json"
+    try:
+        result = CliRunner().invoke(
+            cli,
+            ["calibrate", "bhl", "--can", ",".join(channels), "--hw", "interface=virtual",
+             "--yes", "-o", str(out)],
+        )  # fmt: skip
+    finally:
+        for s in sims:
+            s.stop()
+    assert result.exit_code == 0, result.output
+    cal = JointCalibration.load(out, SPEC)
+    assert np.allclose(cal.offsets, true_offsets, atol=1e-5)
+    assert all(c.mode == rp.Mode.IDLE for s in sims for c in s.controllers.values())
+    # the driver then reads the pose back as the pose
+    joints = make_joints(SPEC, fake=True, calibration=str(out))
+    with joints:
+        for k, (b, d) in enumerate(joints.where):
+            joints._owned[b].controllers[d].position = motor[k]
+        assert np.allclose(joints.read().position, pose, atol=1e-3)

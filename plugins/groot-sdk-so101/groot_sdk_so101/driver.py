@@ -269,25 +269,43 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     return Embodiment(spec, {"servos": servos, **cameras}, {"servos": servos})
 
 
-def calibrate(spec: EmbodimentSpec, *, port: str, output: str | None = None, **options: Any):
-    """Used by ``groot calibrate so101``: record and save a calibration (see calibration.py)."""
+def calibrate(
+    spec: EmbodimentSpec,
+    *,
+    port: str,
+    prompt,
+    until_done,
+    output: str | None = None,
+    robot_id: str = "default",
+    on_sample=None,
+    baudrate: int = 1_000_000,
+    **_: Any,
+):
+    """``groot calibrate so101``: LeRobot's procedure (see calibration.py); saves the JSON."""
     from groot_sdk_so101.feetech.calibration import record_calibration
 
     names = {i: n for n, i in SERVO_IDS.items()}
-    bus = FeetechBus(port, int(options.get("baudrate", 1_000_000)), names=names)
+    bus = FeetechBus(port, int(baudrate), names=names)
     bus.open()
+    phase: list = []
+
+    def done() -> bool:
+        if not phase:
+            phase.append(until_done("Move every joint through its whole range."))
+        return phase[0]()
+
     try:
         for i in SERVO_IDS.values():
             bus.ping(i)
         cal = record_calibration(
             bus,
             SERVO_IDS,
-            centred=options["centred"],
-            done=options["done"],
-            on_sample=options.get("on_sample"),
+            centred=lambda: prompt("Move every joint to the middle of its range."),
+            done=done,
+            on_sample=on_sample,
         )
     finally:
         bus.close()
-    path = Path(output) if output else default_path(options.get("robot_id", "default"))
+    path = Path(output) if output else default_path(robot_id)
     cal.save(path)
     return cal, path
