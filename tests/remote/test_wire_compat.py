@@ -165,12 +165,14 @@ def test_minimal_client_gets_actions_from_groot_serve_n16(wire):
         wire.stop(proc)
 
 
-def test_serve_stops_cleanly_on_sigterm_and_on_allowed_kill(wire):
+def test_serve_stops_cleanly_on_signals_and_on_allowed_kill(wire):
     import signal
 
-    proc, port = _serve(wire, "n1.6")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(10) == 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc, port = _serve(wire, "n1.6")
+        proc.send_signal(sig)
+        assert proc.wait(10) == 0
+        assert "stopped after" in proc.stderr.read()
     proc, port = _serve(wire, "n1.5", "--allow-kill")
     client = MinimalClient(port, wire)
     try:
@@ -310,3 +312,15 @@ def test_sdk_remote_backend_reports_server_errors(wire, so101_spec):
             )
     finally:
         server.close()
+
+
+def test_serve_reports_bad_arguments():
+    from click.testing import CliRunner
+
+    from groot_sdk.cli.main import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "-e", "so101", "-p", "hold", "--policy-opt", "oops"])
+    assert result.exit_code != 0 and "key=value" in result.output
+    result = runner.invoke(cli, ["serve", "-e", "so101", "-p", "hold", "--dialect", "n2"])
+    assert result.exit_code != 0 and "n1.5" in result.output
