@@ -4,7 +4,8 @@ Options (``--policy-opt``): ``checkpoint`` (directory or hub repo id; required),
 ``embodiment_tag``, ``device`` (``cpu``/``cuda``/``auto``), ``dtype`` (``float32``/``bfloat16``),
 ``seed`` (deterministic: every call starts from the same noise), ``compile`` (torch.compile),
 ``warmup`` (calls at start-up), ``batched``, ``tokenizer`` (a local tokenizer directory),
-``normalization`` (a mode or a JSON object per key), ``denoising_steps``.
+``normalization`` (a mode or a JSON object per key), ``clip_actions`` (limit the model's
+output to [-1, 1] before unnormalising; GR00T does not), ``denoising_steps``.
 """
 
 from __future__ import annotations

@@ -90,6 +90,9 @@ def test_auto_classes_after_import(tiny_checkpoint):
 
 
 def test_torch_backend_actions(backend, tiny_checkpoint):
+    from groot_sdk.policy.torch_backend import create
+
+    assert [(v.name, v.height, v.width) for v in backend.layout.video] == [("front", 48, 64)]
     assert backend.layout.describe_action() == "single_arm 6 + gripper 1"
     assert backend.layout.embodiment_tag == "new_embodiment"
     obs = _obs(backend)
@@ -99,12 +102,22 @@ def test_torch_backend_actions(backend, tiny_checkpoint):
     assert chunk["action.gripper"].shape == (16, 1)
     meta = json.loads((tiny_checkpoint / "experiment_cfg" / "metadata.json").read_text())
     stats = meta["new_embodiment"]["statistics"]["action"]
-    for key in ("single_arm", "gripper"):
+    # unnormalised as GR00T does: (x + 1) / 2 * (max - min) + min on the first 7 columns
+    raw = backend.infer(backend.processor(obs), backend.noise(1))[0]
+    start = 0
+    for key, dim in (("single_arm", 6), ("gripper", 1)):
         a = chunk[f"action.{key}"]
         assert a.dtype == np.float32 and np.isfinite(a).all()
         lo, hi = np.array(stats[key]["min"]), np.array(stats[key]["max"])
-        assert (a >= lo - 1e-5).all() and (a <= hi + 1e-5).all()
+        expect = (raw[:, start : start + dim] + 1) / 2 * (hi - lo) + lo
+        np.testing.assert_allclose(a, expect, rtol=1e-5, atol=1e-5)
         assert a.std() > 0  # a real model output, not a constant
+        start += dim
+    clipped = create(None, checkpoint=str(tiny_checkpoint), seed=7, clip_actions=True)
+    for key, value in clipped.get_action(obs).items():
+        lo = np.array(stats[key.split(".")[1]]["min"])
+        hi = np.array(stats[key.split(".")[1]]["max"])
+        assert (value >= lo - 1e-5).all() and (value <= hi + 1e-5).all()
     again = backend.get_action(obs)
     for key in chunk:
         np.testing.assert_array_equal(chunk[key], again[key])  # seeded: deterministic
@@ -265,13 +278,17 @@ def test_normalisation_modes():
     }
     x = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], np.float32)
     np.testing.assert_allclose(normalize(x, stats, "min_max")[:, 0], [-1, 0, 1])
-    assert (normalize(x, stats, "min_max")[:, 1] == 0).all()  # constant dimension
-    np.testing.assert_allclose(normalize(x, stats, "q99")[:, 0], [-1, 0, 1])  # clipped to q01/q99
+    assert (normalize(x, stats, "min_max")[:, 1] == 0).all()  # constant dimension -> 0
+    np.testing.assert_allclose(normalize(x, stats, "q99")[:, 0], [-1, 0, 1])  # clipped
+    assert (normalize(x, stats, "q99")[:, 1] == 1).all()  # q01 == q99: the raw value, clipped
     np.testing.assert_allclose(normalize(x, stats, "mean_std")[:, 0], [-2, 0, 2])
+    assert (normalize(x, stats, "mean_std")[:, 1] == 1).all()  # std == 0: the raw value
+    np.testing.assert_array_equal(normalize(np.array([0.2, 0.7]), stats, "binary"), [0, 1])
     for mode in ("min_max", "mean_std"):
         back = unnormalize(normalize(x, stats, mode), stats, mode)
         np.testing.assert_allclose(back[:, 0], x[:, 0], atol=1e-6)
-    assert unnormalize(np.array([[5.0, 0.0]]), stats, "min_max")[0, 0] == 2.0  # clipped
+    assert unnormalize(np.array([[3.0, 0.0]]), stats, "min_max")[0, 0] == 4.0  # as GR00T
+    assert unnormalize(np.array([[3.0, 0.0]]), stats, "min_max", clip=True)[0, 0] == 2.0
 
 
 def test_observation_errors(backend):

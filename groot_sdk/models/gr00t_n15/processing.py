@@ -19,6 +19,7 @@ What Isaac-GR00T's eval transforms do, in order:
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,7 +32,9 @@ from groot_sdk.errors import ModalityError, ObservationError
 from groot_sdk.modality.layout import KeyDim, ModalityLayout, VideoKey
 from groot_sdk.spec import LANGUAGE_KEY
 
-NORMALIZATION_MODES = ("min_max", "q99", "mean_std", "identity")
+log = logging.getLogger(__name__)
+
+NORMALIZATION_MODES = ("min_max", "q99", "mean_std", "binary", "identity")
 DEFAULT_INSTRUCTION = "Perform the default behavior."
 IMG_CONTEXT = "<IMG_CONTEXT>"
 
@@ -114,32 +117,46 @@ def _range(stats: Mapping[str, np.ndarray], mode: str) -> tuple[np.ndarray, np.n
 
 
 def normalize(x: np.ndarray, stats: Mapping[str, np.ndarray], mode: str) -> np.ndarray:
-    """GR00T's ``Normalizer.forward``: constant dimensions map to 0."""
+    """GR00T's ``Normalizer.forward``.
+
+    ``min_max``: 2 (x - min) / (max - min) - 1, 0 where min == max (not clipped);
+    ``q99``: the same with q01/q99, the raw value where q01 == q99, then clipped to [-1, 1];
+    ``mean_std``: (x - mean) / std, the raw value where std == 0; ``binary``: x > 0.5.
+    """
     x = np.asarray(x, np.float32)
     if mode == "identity":
         return x
+    if mode == "binary":
+        return (x > 0.5).astype(np.float32)
     if mode in ("min_max", "q99"):
         lo, hi = _range(stats, mode)
-        if mode == "q99":
-            x = np.clip(x, lo, hi)
-        span = hi - lo
-        ok = ~np.isclose(hi, lo)
-        return np.where(ok, 2.0 * (x - lo) / np.where(ok, span, 1.0) - 1.0, 0.0).astype(np.float32)
+        ok = hi != lo
+        scaled = 2.0 * (x - lo) / np.where(ok, hi - lo, 1.0) - 1.0
+        if mode == "min_max":
+            return np.where(ok, scaled, 0.0).astype(np.float32)
+        return np.clip(np.where(ok, scaled, x), -1.0, 1.0).astype(np.float32)
     if mode == "mean_std":
         std = stats["std"]
-        ok = std > 0
-        return np.where(ok, (x - stats["mean"]) / np.where(ok, std, 1.0), 0.0).astype(np.float32)
+        ok = std != 0
+        return np.where(ok, (x - stats["mean"]) / np.where(ok, std, 1.0), x).astype(np.float32)
     raise ModalityError(f"unknown normalisation mode '{mode}' (known: {NORMALIZATION_MODES})")
 
 
-def unnormalize(x: np.ndarray, stats: Mapping[str, np.ndarray], mode: str) -> np.ndarray:
-    """GR00T's ``Normalizer.inverse`` (range modes clip to [-1, 1] first)."""
+def unnormalize(
+    x: np.ndarray, stats: Mapping[str, np.ndarray], mode: str, clip: bool = False
+) -> np.ndarray:
+    """GR00T's ``Normalizer.inverse``; ``clip`` first limits range modes to [-1, 1] (GR00T
+    does not, so a model output outside it lands outside the dataset's range)."""
     x = np.asarray(x, np.float32)
     if mode == "identity":
         return x
+    if mode == "binary":
+        return (x > 0.5).astype(np.float32)
     if mode in ("min_max", "q99"):
         lo, hi = _range(stats, mode)
-        return ((np.clip(x, -1.0, 1.0) + 1.0) / 2.0 * (hi - lo) + lo).astype(np.float32)
+        if clip:
+            x = np.clip(x, -1.0, 1.0)
+        return ((x + 1.0) / 2.0 * (hi - lo) + lo).astype(np.float32)
     if mode == "mean_std":
         return (x * stats["std"] + stats["mean"]).astype(np.float32)
     raise ModalityError(f"unknown normalisation mode '{mode}' (known: {NORMALIZATION_MODES})")
@@ -280,8 +297,11 @@ class Gr00tN15Processor:
         crop_scale: float = 0.95,
         language_key: str = LANGUAGE_KEY,
         chat_template: str | None = None,
+        clip_actions: bool = False,
     ) -> None:
         self.metadata = metadata
+        self.clip_actions = clip_actions
+        self._warned: set[str] = set()
         self.prompt = PromptBuilder(num_image_token, chat_template)
         self.tokenizer = tokenizer
         self.embodiment_id = embodiment_id
@@ -316,6 +336,7 @@ class Gr00tN15Processor:
                     "min_max": ("min", "max"),
                     "q99": ("q01", "q99"),
                     "mean_std": ("mean", "std"),
+                    "binary": (),
                     "identity": (),
                 }[mode]
                 absent = [n for n in need if n not in stats]
@@ -346,7 +367,10 @@ class Gr00tN15Processor:
         return ModalityLayout(
             state=self.metadata.state,
             action=self.metadata.action,
-            video=tuple(VideoKey(v, self.image_size, self.image_size) for v in self.metadata.video),
+            video=tuple(
+                VideoKey(v, *self.metadata.resolution.get(v, (self.image_size, self.image_size)))
+                for v in self.metadata.video
+            ),
             language_key=self.language_key,
             action_horizon=self.action_horizon,
             embodiment_tag=self.metadata.tag,
@@ -375,6 +399,22 @@ class Gr00tN15Processor:
                 raise ObservationError(f"'{key}' has shape {list(arr.shape)}, expected {want}")
             if arr.dtype != np.uint8:
                 raise ObservationError(f"'{key}' must be uint8, got {arr.dtype}")
+            want_hw = self.metadata.resolution.get(name)
+            if (
+                want_hw is not None
+                and tuple(arr.shape[2:4]) != want_hw
+                and name not in self._warned
+            ):
+                self._warned.add(name)
+                log.warning(
+                    "'%s' is %dx%d, the checkpoint was trained on %dx%d frames (GR00T crops "
+                    "95%% of those): results may differ",
+                    key,
+                    arr.shape[3],
+                    arr.shape[2],
+                    want_hw[1],
+                    want_hw[0],
+                )
             views.append(arr)
         video = np.stack(views, axis=2)  # (B, T, V, H, W, 3)
         b, t, v, h, w, _ = video.shape
@@ -460,7 +500,7 @@ class Gr00tN15Processor:
                 key = f"action.{kd.key}"
                 part = item[: self.action_horizon, start : start + kd.dim]
                 stats = self.metadata.stats("action", kd.key)
-                chunk[key] = unnormalize(part, stats, self.modes[key])
+                chunk[key] = unnormalize(part, stats, self.modes[key], self.clip_actions)
                 start += kd.dim
             out.append(chunk)
         return out
@@ -472,6 +512,7 @@ def build_processor(
     embodiment_tag: str | None = None,
     tokenizer_dir: Path | None = None,
     normalization: Mapping[str, str] | str | None = None,
+    clip_actions: bool = False,
 ) -> Gr00tN15Processor:
     """The processor for a checkpoint directory and its :class:`GR00TN15Config`."""
     from groot_sdk.models.gr00t_n15.config import projector_index
@@ -508,6 +549,7 @@ def build_processor(
         image_mean=mean,
         image_std=std,
         chat_template=load_chat_template(tokenizer_dir or checkpoint),
+        clip_actions=clip_actions,
     )
 
 

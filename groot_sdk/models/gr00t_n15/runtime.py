@@ -81,6 +81,7 @@ class Gr00tN15Backend(PolicyBackend):
         batched: bool = False,
         warmup: int = 0,
         local_files_only: bool | None = None,
+        clip_actions: bool = False,
     ) -> None:
         self.spec = spec
         self.directory = resolve_checkpoint(checkpoint, local_files_only=local_files_only)
@@ -90,7 +91,12 @@ class Gr00tN15Backend(PolicyBackend):
             resolve_checkpoint(tokenizer, local_files_only=True) if tokenizer is not None else None
         )
         self.processor = build_processor(
-            self.directory, self.config, tag, tok_dir, parse_normalization(normalization)
+            self.directory,
+            self.config,
+            tag,
+            tok_dir,
+            parse_normalization(normalization),
+            clip_actions=bool(clip_actions),
         )
         self.seed = seed
         self.batched = bool(batched)
