@@ -4,6 +4,7 @@ Humanoids hang from a fixed base (a test stand) so that a test signal cannot tip
 """
 
 import inspect
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -14,6 +15,12 @@ from groot_sdk.plugins import get_registry
 from groot_sdk.policy.factory import make_backend
 
 ROBOTS = ["fetch", "so101", "g1_inspire", "bhl"]
+ASSETS = Path(__file__).resolve().parents[3] / "shared" / "assets"
+#: the full published models, loaded by path when ../shared/assets is present
+PUBLISHED = {
+    "bhl": ASSETS / "bhl" / "data" / "mjcf" / "bhl_scene.xml",
+    "g1_inspire": ASSETS / "g1" / "unitree_robots" / "g1" / "scene_29dof.xml",
+}
 TOLERANCE = 0.02  # rad / m: MuJoCo enforces limits as soft constraints
 
 
@@ -38,10 +45,10 @@ class JointProbe:
         pass
 
 
-def make_sim(name, render):
+def make_sim(name, render, **extra):
     entry = get_registry().embodiment(name)
     try:
-        factory_kwargs = {"render": render, "seed": 0}
+        factory_kwargs = {"render": render, "seed": 0, **extra}
         from groot_sdk.plugins.entries import resolve
 
         factory = resolve(entry.sim)
@@ -56,11 +63,33 @@ def make_sim(name, render):
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
 @pytest.mark.parametrize("name", ROBOTS)
 def test_ten_seconds_inside_limits(name, policy):
+    closed_loop(name, policy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["hold", "sinusoid"])
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_ten_seconds_inside_limits_published_models(name, policy, request):
+    if not PUBLISHED[name].is_file():
+        pytest.skip(f"published model not present: {PUBLISHED[name]}")
+    if (name, policy) == ("g1_inspire", "sinusoid"):  # runs; turns red once it is fixed
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="known sim issue: on the published G1 model hanging from the test "
+                "stand the knees swing to -0.11 rad (limit -0.087) while their commands stay "
+                "within +-0.026 rad: the leg servos do not hold them against the swinging hips",
+            )
+        )
+    closed_loop(name, policy, model_path=str(PUBLISHED[name]))
+
+
+def closed_loop(name, policy, **sim_options):
     spec = get_registry().embodiment(name).spec
     backend = make_backend(policy, spec)
     if policy == "hold":  # it reads only the state: skip rendering cameras it would ignore
         backend._layout = attrs.evolve(backend.layout, video=())
-    spec, robot = make_sim(name, render=bool(backend.layout.video))
+    spec, robot = make_sim(name, render=bool(backend.layout.video), **sim_options)
     probe = JointProbe(robot)
     config = DeployConfig(rate_hz=0, seconds=10.0)
     try:
