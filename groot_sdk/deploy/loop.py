@@ -199,7 +199,9 @@ class RealtimeDeployer(Deployer):
             episodic.reset(seed=seed)
         self._tag += 1  # results of earlier episodes are discarded
         self.policy.reset()
-        task = cfg.task or self.robot.task or ""
+        # the instruction: given, else the simulator's for this episode, else the robot's
+        task = cfg.task or getattr(episodic, "instruction", "") or self.robot.task or ""
+        self._instruction = str(task)
         if self.recorder is not None:
             self.recorder.start_episode(task)
         traj = ChunkTrajectory(self.policy_dt, zero_order_mask(self.spec))
@@ -339,7 +341,7 @@ class RealtimeDeployer(Deployer):
         obs = self.assemble(
             state,
             {k: v for k, v in frames.items() if k in self._video},
-            self.config.task or self.robot.task or "",
+            self._instruction,
             extra,
         )
         if self.config.validate:

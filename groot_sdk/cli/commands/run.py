@@ -235,9 +235,9 @@ def command(
         raise click.BadParameter(str(exc), param_hint="--policy-opt") from exc
     command_vec = _floats(velocity_command, 3, "--command")
     backend = make_backend(policy, spec, options)
-    if sim:
+    if sim:  # --task names the simulator's task; the instruction comes from the simulator
         robot = entry.make_sim(task=task, seed=seed, render=bool(backend.layout.video or record))
-        instruction = robot.task or task
+        instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
     else:
         robot = entry.make_hardware(
             **_hardware_options(port, can, network_interface, hand_address, fake_hardware, hw)
@@ -255,7 +255,7 @@ def command(
         rate_hz=rate,
         seconds=seconds,
         episodes=episodes,
-        task=instruction,
+        task="" if sim else instruction,
         timeout=timeout,
         replan_every=replan_every,
         sync=lockstep,
