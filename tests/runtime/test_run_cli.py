@@ -67,3 +67,13 @@ def test_record_a_dataset(tmp_path):
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["total_episodes"] == 2 and info["total_frames"] == 100
     assert np.isclose(info["fps"], 25)
+
+
+def test_so101_ik_follows_each_episodes_instruction():
+    pytest.importorskip("groot_sdk_so101.sim", reason="the SO-101 simulator is not installed")
+    # the ik baseline reads its target from the instruction, which changes every episode
+    result = run("-e", "so101", "--sim", "--policy", "ik", "--episodes", "4", "--rate", "0",
+                 "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["episodes"] == 4 and report["success_rate"] >= 0.75
