@@ -58,6 +58,10 @@ class _Head(nn.Module):
         return self.action_head(backbone_features, state, embodiment_id, noise)
 
 
+def _nbytes(module: nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
 def _export(
     module: nn.Module,
     args: tuple,
@@ -92,7 +96,8 @@ def _export(
             dynamic_shapes=dims,
             opset_version=opset,
             dynamo=True,
-            external_data=False,
+            # the 3B backbone exceeds protobuf's 2 GiB: weights go to <name>.onnx.data
+            external_data=_nbytes(module) > (1 << 30),
         )
     except Exception as exc:  # noqa: BLE001 - exporter coverage differs between torch versions
         log.warning(
