@@ -192,7 +192,7 @@ class RealtimeDeployer(Deployer):
     # -- one episode -------------------------------------------------------------------------
     def _episode(self, ep: int, episodic: Any, report: RunReport) -> bool | None:
         cfg = self.config
-        if episodic is not None and (ep > 0 or cfg.episodes):
+        if episodic is not None:
             if self.worker.pending:
                 self.worker.wait_idle(max(cfg.timeout, 1.0))
             seed = None if cfg.seed is None else cfg.seed + ep
@@ -246,13 +246,14 @@ class RealtimeDeployer(Deployer):
                 if obs_time:
                     next_policy += self.policy_dt
                     self._policy_steps += 1
-                    joints, obs, frames, state = self._observe()
-                    if self.recorder is not None:  # completed below with this tick's command
-                        record = (frames, state, now)
-                    due = traj.remaining_steps(now) <= (
+                    due = not self.worker.pending and traj.remaining_steps(now) <= (
                         self.layout.action_horizon - self.replan_every + 1e-6
                     )
-                    if obs is not None and due and not self.worker.pending:
+                    if due or self.recorder is not None:  # sensors are read only when needed
+                        joints, obs, frames, state = self._observe()
+                    if self.recorder is not None:  # completed below with this tick's command
+                        record = (frames, state, now)
+                    if due:
                         self._obs_time = now
                         self.request_times.append(now)
                         self.worker.submit(obs, (self._tag, now, joints.position.copy()))
