@@ -39,7 +39,8 @@ def _rate(step, reset, n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5_000, help="env steps per throughput row")
+    parser.add_argument("--steps", type=int, default=2_000, help="env steps per row and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=16_384)
     parser.add_argument("--out", default="out/bench")
     args = parser.parse_args()
@@ -74,7 +75,7 @@ def main() -> None:
         state["obs"], _, term, trunc, _ = raw.step(a.astype(np.float32))
         return term or trunc
 
-    rows["gymnasium FetchReach-v4"] = _rate(raw_step, raw_reset, args.steps)
+    cases = {"gymnasium FetchReach-v4": (raw_step, raw_reset)}
 
     env = make_env("fetch", task="reach", render=False)
     zero = np.zeros(4, np.float32)
@@ -82,14 +83,18 @@ def main() -> None:
     def emb_step():
         return any(env.step(zero)[2:4])
 
-    rows["EmbodimentEnv (fetch sim)"] = _rate(emb_step, lambda: env.reset(seed=0), args.steps)
+    cases["EmbodimentEnv (fetch sim)"] = (emb_step, lambda: env.reset(seed=0))
 
     wrapped = ResidualWrapper(env, make_backend("scripted", spec), spec, alpha=0.5)
 
     def res_step():
         return any(wrapped.step(zero)[2:4])
 
-    rows["ResidualWrapper + scripted"] = _rate(res_step, lambda: wrapped.reset(seed=0), args.steps)
+    cases["ResidualWrapper + scripted"] = (res_step, lambda: wrapped.reset(seed=0))
+    # interleaved rounds, best of each: other load on the machine hits every row alike
+    for _ in range(args.rounds):
+        for name, (step, reset) in cases.items():
+            rows[name] = max(rows.get(name, 0.0), _rate(step, reset, args.steps))
 
     with tempfile.TemporaryDirectory() as tmp:
         config = TrainConfig(

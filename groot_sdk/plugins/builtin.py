@@ -39,6 +39,12 @@ BACKENDS = [
         "GR00T N1.5 TensorRT engines from `groot build-engine` (CUDA)",
         extra="tensorrt",
     ),
+    BackendEntry(
+        "residual",
+        "groot_sdk.rl.backend:residual",
+        "a base policy + its trained PPO residual (path=`groot train-residual` output)",
+        extra="rl",
+    ),
 ]
 
 

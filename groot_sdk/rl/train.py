@@ -15,7 +15,7 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,22 +114,33 @@ def save_policy(model: Any, path: Path, meta: dict[str, Any]) -> Path:
     return path.with_suffix(".safetensors")
 
 
-def load_policy(path: str | Path, env: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """A deterministic ``predict(obs) -> residual`` from :func:`save_policy`'s files."""
-    sb3 = require("stable_baselines3", "rl", "residual RL")
+def load_policy(path: str | Path) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
+    """``(predict, meta)`` from :func:`save_policy`'s files: ``predict(obs) -> residual``,
+    deterministic (the policy's mean action, clipped to [-1, 1])."""
+    require("stable_baselines3", "rl", "residual RL")
+    import torch
+    from gymnasium import spaces
     from safetensors.torch import load_file
+    from stable_baselines3.common.policies import ActorCriticPolicy
 
     path = Path(path)
+    if path.is_dir():
+        path = path / "residual.safetensors"
     meta = json.loads(path.with_suffix(".json").read_text())
-    model = sb3.PPO(
-        "MlpPolicy",
-        env,
-        policy_kwargs={"net_arch": list(meta["net_arch"])},
-        device="cpu",
-        seed=0,
-    )
-    model.policy.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))
-    return lambda obs: model.predict(obs, deterministic=True)[0]
+    obs_space = spaces.Box(-np.inf, np.inf, (int(meta["obs_dim"]),), np.float32)
+    act_space = spaces.Box(-1.0, 1.0, (int(meta["action_dim"]),), np.float32)
+    policy = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=list(meta["net_arch"]))
+    policy.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))
+    policy.set_training_mode(False)
+
+    def predict(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(obs, np.float32)).reshape(-1, obs_space.shape[0])
+            action = policy._predict(x, deterministic=True).cpu().numpy()
+        action = np.clip(action, -1.0, 1.0)
+        return action[0] if np.ndim(obs) == 1 else action
+
+    return predict, meta
 
 
 def train_residual(
@@ -139,6 +150,7 @@ def train_residual(
     config: TrainConfig,
     out_dir: str | Path,
     progress: bool = False,
+    extra_meta: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Measure the base, train a residual with PPO, measure base + residual."""
     sb3 = require("stable_baselines3", "rl", "residual RL")
@@ -155,9 +167,17 @@ def train_residual(
         torch.set_num_threads(config.torch_threads)
     out = Path(out_dir)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    meta = {**asdict(config), "net_arch": list(config.net_arch), "embodiment": spec.name}
 
     eval_env = _wrap(make_env, make_base, spec, config.alpha, config)
+    meta = {
+        **asdict(config),
+        "net_arch": list(config.net_arch),
+        "embodiment": spec.name,
+        "obs_dim": int(eval_env.observation_space.shape[0]),
+        "action_dim": spec.action_dim,
+        "include_base_action": eval_env.include_base_action,
+        **dict(extra_meta or {}),
+    }
     zero = np.zeros(spec.action_dim, np.float32)
     eval_seed = 10_000 + config.seed  # held-out episodes, never seen in training
     base_eval = evaluate_residual(eval_env, lambda _o: zero, config.eval_episodes, eval_seed)

@@ -57,6 +57,14 @@ def test_train_residual_cli(tmp_path):
     assert (out / "logs" / "progress.csv").read_text().count("\n") >= 2
     assert (out / "checkpoints" / "residual_1024.safetensors").exists()
     assert json.loads((out / "report.json").read_text())["config"]["alpha"] == 1.0
+    # the result deploys: as a backend in groot eval and through the real-time deployer
+    opt = f"path={out}"
+    doc = json.loads(run("eval", "-e", "fetch", "--sim", "-p", "residual", "--policy-opt", opt,
+                         "-n", "3", "--json"))  # fmt: skip
+    assert doc["episodes"] == 3
+    report = json.loads(run("run", "-e", "fetch", "--sim", "-p", "residual", "--policy-opt", opt,
+                            "--rate", "0", "--episodes", "2", "--json"))  # fmt: skip
+    assert report["episodes"] == 2 and report["safety_stops"] == 0
     with pytest.raises(Exception, match="4 values"):
         CliRunner().invoke(
             cli, ["train-residual", "--base", "scripted", "--offset", "1,2"],

@@ -1,6 +1,5 @@
 """Done-means: a biased base on FetchReach scores low alone; a short PPO residual fixes it."""
 
-import numpy as np
 import pytest
 
 pytest.importorskip("stable_baselines3")
@@ -26,6 +25,7 @@ def test_residual_ppo_improves_biased_base(tmp_path, fetch_spec):
         fetch_spec,
         config,
         tmp_path,
+        extra_meta={"base": "scripted", "offset": OFFSET},
     )
     assert result.base.success_rate <= 0.1
     assert result.final.success_rate >= result.base.success_rate + 0.5
@@ -36,7 +36,7 @@ def test_residual_ppo_improves_biased_base(tmp_path, fetch_spec):
     assert (tmp_path / "checkpoints" / "residual_4096.safetensors").exists()
     assert (tmp_path / "curve.csv").read_text().startswith("steps,success_rate")
 
-    # the saved weights (safetensors, no pickle) reproduce the trained residual
+    # the saved weights (safetensors, no pickle) reproduce the trained residual ...
     from groot_sdk.rl.residual import ResidualWrapper
 
     env = ResidualWrapper(
@@ -45,10 +45,15 @@ def test_residual_ppo_improves_biased_base(tmp_path, fetch_spec):
         fetch_spec,
         alpha=1.0,
     )
-    predict = load_policy(result.weights, env)
-    obs, _ = env.reset(seed=123)
-    action = predict(obs)
-    assert action.shape == (4,) and np.isfinite(action).all()
+    predict, meta = load_policy(result.weights)
+    assert meta["alpha"] == 1.0 and meta["obs_dim"] == 20
     reloaded = evaluate_residual(env, predict, 20, seed=10_000)
     assert reloaded.success_rate >= result.final.success_rate - 0.1
     env.close()
+
+    # ... and deploy as the `residual` backend (base + offset recorded in the JSON)
+    from groot_sdk.rl.env import evaluate_policy
+
+    backend = make_backend("residual", fetch_spec, {"path": str(tmp_path)})
+    deployed = evaluate_policy(make_env("fetch", task="reach", render=False), backend, 20)
+    assert deployed.success_rate >= result.final.success_rate - 0.1

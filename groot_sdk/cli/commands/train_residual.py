@@ -101,6 +101,7 @@ def command(
         config,
         out,
         progress=not as_json,
+        extra_meta={"base": base, "base_options": options, "offset": bias},
     )
     if as_json:
         echo_json(result.to_json())
@@ -116,3 +117,6 @@ def command(
     )
     click.echo(f"trained {steps} steps in {result.seconds:.1f} s; weights {result.weights}")
     click.echo(f"logs, checkpoints, curve and report.json in {result.out}")
+    click.echo(
+        f"deploy: groot run -e {embodiment} --sim -p residual --policy-opt path={result.out}"
+    )
