@@ -57,9 +57,12 @@ class InferenceWorker:
         return not self._busy.is_set()
 
     def call(self, observation: Any, tag: Any) -> InferenceResult:
-        """Synchronous inference in the caller's thread (lock-step simulation)."""
+        """Inference in the caller's thread. ``observation`` may be a callable that builds
+        the observation (so assembly runs here, off the control loop)."""
         start = time.perf_counter()
         try:
+            if callable(observation):
+                observation = observation()
             chunk = self.policy.get_action(observation)
             return InferenceResult(tag, chunk, None, time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - any policy failure is reported, loop holds

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 from attrs import define, field
 
@@ -36,7 +37,7 @@ from groot_sdk.deploy.timing import DeadlineClock
 from groot_sdk.deploy.trajectory import ChunkTrajectory
 from groot_sdk.embodiment import Embodiment
 from groot_sdk.errors import ActionError, ObservationError
-from groot_sdk.hardware import Camera, JointState
+from groot_sdk.hardware import Camera, Frame, JointState
 from groot_sdk.policy.actions import ActionDecoder, ActionMap, SafetyFilter, zero_order_mask
 from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import (
@@ -326,12 +327,18 @@ class RealtimeDeployer(Deployer):
 
     # -- pieces ------------------------------------------------------------------------------
     def _observe(self) -> tuple[JointState, Any, dict[str, np.ndarray], np.ndarray]:
+        """Read the sensors (loop thread); return a builder that assembles and validates the
+        observation, which runs in the inference thread so that resizing camera frames does
+        not delay the next tick."""
         joints = self.robot.read_joints()
         state = self.robot.read_state(joints)
+        if not np.isfinite(state).all():
+            bad = [self.spec.state_names[i] for i in np.flatnonzero(~np.isfinite(state))]
+            raise ObservationError(f"{self.spec.name}: non-finite state {bad}")
         want = set(self._video)
         if self.recorder is not None:
             want |= {c.name for c in self.spec.cameras}
-        frames = {}
+        frames: dict[str, Frame] = {}
         for s in self.robot.sensors.values():
             if isinstance(s, Camera) and s.camera in want:
                 frames[s.camera] = s.read()
@@ -339,14 +346,22 @@ class RealtimeDeployer(Deployer):
         extra = derived_state(
             self._derived, joints, None if imu is None else imu.read(), self.config.command
         )
-        obs = self.assemble(
-            state,
-            {k: v for k, v in frames.items() if k in self._video},
-            self._instruction,
-            extra,
-        )
-        if self.config.validate:
-            validate_observation(obs, self.layout, self.policy.dialect, self.policy.batched or None)
+        # copies: a driver may reuse its buffers before the inference thread gets to them
+        video = {
+            k: attrs.evolve(f, image=np.array(f.image, copy=True))
+            for k, f in frames.items()
+            if k in self._video
+        }
+        instruction, validate = self._instruction, self.config.validate
+
+        def build() -> Any:
+            obs = self.assemble(state, video, instruction, extra)
+            if validate:
+                validate_observation(
+                    obs, self.layout, self.policy.dialect, self.policy.batched or None
+                )
+            return obs
+
         model_frames: dict[str, np.ndarray] = {}
         if self.recorder is not None:
             for cam in self.spec.cameras:
@@ -354,7 +369,7 @@ class RealtimeDeployer(Deployer):
                     model_frames[cam.name] = prepare_frame(
                         frames[cam.name], cam.model_height, cam.model_width, cam.name
                     )
-        return joints, obs, model_frames, state
+        return joints, build, model_frames, state
 
     def _imu(self):
         if not any(k in ("base_gyro", "projected_gravity") for k in self._derived):
@@ -373,6 +388,9 @@ class RealtimeDeployer(Deployer):
         if tag != self._tag:
             return  # from an earlier episode
         self._latencies.append(result.latency)
+        if isinstance(result.error, ObservationError):  # a sensor or setup fault, not a hiccup
+            self.events.append((now, f"safe stop: {result.error}"))
+            raise _Stop(f"fault: observation: {result.error}", safety=True)
         if result.error is not None:
             self._rejected += 1
             log.warning("policy failed at t=%.3f s: %s", t_obs, result.error)

@@ -233,3 +233,18 @@ def test_10hz_chunks_become_250hz_linear_setpoints():
     assert report.steps == 500 and report.holds == 0
     t = np.arange(500) / 250.0
     assert np.allclose(cmds, -0.2 * t, atol=1e-5)  # linear between the 10 Hz steps
+
+
+def test_bad_camera_frame_is_a_safe_stop_naming_the_key(so101_spec):
+    from groot_sdk.hardware import Frame, SyntheticCamera
+
+    class GreyCamera(SyntheticCamera):
+        def _read(self):
+            return Frame(np.zeros((480, 640), np.uint8))  # no colour channels
+
+    robot = mock_embodiment(so101_spec)
+    robot.sensors["wrist"] = GreyCamera("wrist", 640, 480)
+    report = run_policy(robot, HoldPolicy(so101_spec), seconds=1.0)
+    assert report.safety_stops == 1
+    assert "camera 'wrist'" in report.stop_reason and "uint8 (H, W, 3)" in report.stop_reason
+    assert joints_of(robot).safe
