@@ -235,14 +235,19 @@ def command(
         raise click.BadParameter(str(exc), param_hint="--policy-opt") from exc
     command_vec = _floats(velocity_command, 3, "--command")
     backend = make_backend(policy, spec, options)
-    if sim:  # --task names the simulator's task; the instruction comes from the simulator
-        robot = entry.make_sim(task=task, seed=seed, render=bool(backend.layout.video or record))
-        instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
-    else:
-        robot = entry.make_hardware(
-            **_hardware_options(port, can, network_interface, hand_address, fake_hardware, hw)
-        )
-        instruction = task or robot.task
+    try:
+        if sim:  # --task names the simulator's task; the instruction comes from the simulator
+            render = bool(backend.layout.video or record)
+            robot = entry.make_sim(task=task, seed=seed, render=render)
+            instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
+        else:
+            robot = entry.make_hardware(
+                **_hardware_options(port, can, network_interface, hand_address, fake_hardware, hw)
+            )
+            instruction = task or robot.task
+    except NotImplementedError as exc:
+        backend.close()
+        raise click.ClickException(str(exc)) from exc
     recorder = None
     if record:
         from groot_sdk.data.recorder import LeRobotRecorder
