@@ -85,3 +85,16 @@ def test_summarize():
     assert math.isfinite(res.std_return)
     with pytest.raises(ValueError):
         summarize([])
+
+
+def test_public_names_resolve_and_stay_out_of_core_import():
+    import subprocess
+    import sys
+
+    import groot_sdk.rl as rl
+
+    for name in rl.__all__:
+        assert getattr(rl, name) is not None, name
+    code = "import groot_sdk, sys; print(any(m.startswith('groot_sdk.rl') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
