@@ -91,7 +91,7 @@ def test_public_names_resolve_and_stay_out_of_core_import():
     import subprocess
     import sys
 
-    import groot_sdk.rl as rl
+    from groot_sdk import rl
 
     for name in rl.__all__:
         assert getattr(rl, name) is not None, name
