@@ -21,6 +21,7 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
     """Factory for the ``onnx`` backend entry."""
     ort = require("onnxruntime", "onnx", "the onnx backend")
     require("torch", "torch", "GR00T N1.5 pre-processing")
+    require("transformers", "torch", "GR00T N1.5 pre-processing")
     from groot_sdk.models.gr00t_n15.export import MANIFEST
     from groot_sdk.models.gr00t_n15.runtime import Gr00tN15Backend
 

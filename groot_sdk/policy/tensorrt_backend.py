@@ -19,6 +19,7 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
     """Factory for the ``tensorrt`` backend entry."""
     require("tensorrt", "tensorrt", "the tensorrt backend")
     require("torch", "torch", "GR00T N1.5 pre-processing and CUDA buffers")
+    require("transformers", "torch", "GR00T N1.5 pre-processing")
     from groot_sdk.models.gr00t_n15.export import MANIFEST
     from groot_sdk.models.gr00t_n15.runtime import Gr00tN15Backend
     from groot_sdk.models.gr00t_n15.tensorrt import EngineRunner

@@ -5,7 +5,8 @@ Options (``--policy-opt``): ``checkpoint`` (directory or hub repo id; required),
 ``seed`` (deterministic: every call starts from the same noise), ``compile`` (torch.compile),
 ``warmup`` (calls at start-up), ``batched``, ``tokenizer`` (a local tokenizer directory),
 ``normalization`` (a mode or a JSON object per key), ``clip_actions`` (limit the model's
-output to [-1, 1] before unnormalising; GR00T does not), ``denoising_steps``.
+output to [-1, 1] before unnormalising; GR00T does not), ``denoising_steps``, ``threads``
+(torch's intra-op threads, process-wide).
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
             dtype: str = "float32",
             compile: bool = False,
             denoising_steps: int | None = None,
+            threads: int | None = None,
             **rest: Any,
         ) -> None:
             import torch
+
+            if threads:  # process-wide: torch has one intra-op pool
+                torch.set_num_threads(int(threads))
 
             import groot_sdk.models  # noqa: F401  (registers gr00t_n1_5 with transformers)
             from groot_sdk.models.gr00t_n15.loading import load_model
