@@ -130,9 +130,12 @@ def load_trajectory(path: str | Path, spec: EmbodimentSpec) -> tuple[np.ndarray,
         with np.load(p, allow_pickle=False) as data:
             if "action" not in data:
                 raise BackendError(f"replay: '{p}' has no 'action' array (has {list(data)})")
-            actions = np.asarray(data["action"])
-            if "fps" in data:
-                fps = float(data["fps"])
+            try:
+                actions = np.asarray(data["action"])
+                if "fps" in data:
+                    fps = float(data["fps"])
+            except ValueError as exc:  # object arrays would need pickle: refused
+                raise BackendError(f"replay: '{p}' holds object arrays ({exc})") from exc
     elif p.suffix == ".json":
         doc = json.loads(p.read_text(encoding="utf-8"))
         if not isinstance(doc, dict) or "action" not in doc:
