@@ -77,3 +77,21 @@ def test_so101_ik_follows_each_episodes_instruction():
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["episodes"] == 4 and report["success_rate"] >= 0.75
+
+
+def test_live_status_line_only_on_a_terminal(capsys):
+    from groot_sdk.cli.commands.run import _Status
+
+    sample = {"episode": 2, "t": 1.5, "mode": "hold", "loop_hz": 249.7, "jitter_ms_p99": 0.04,
+              "overruns": 1, "holds": 3, "successes": 1}  # fmt: skip
+    quiet = _Status(enabled=False)
+    quiet(sample)
+    quiet.end()
+    assert capsys.readouterr().out == ""
+    live = _Status(enabled=True)
+    live(sample)
+    live(sample)
+    live.end()
+    out = capsys.readouterr().out
+    assert out.startswith("\rep 2 t=   1.50s hold") and out.count("\r") == 2 and out.endswith("\n")
+    assert "249.7 Hz" in out and "holds 3" in out
