@@ -1,7 +1,7 @@
 """``torch``: GR00T N1.5 in native torch (CPU or CUDA, float32 or bfloat16).
 
 Options (``--policy-opt``): ``checkpoint`` (directory or hub repo id; required),
-``embodiment_tag``, ``device`` (``cpu``/``cuda``/``auto``), ``dtype`` (``float32``/``bfloat16``),
+``embodiment_tag``, ``embodiment_id`` (projector slot for a tag GR00T does not know), ``device`` (``cpu``/``cuda``/``auto``), ``dtype`` (``float32``/``bfloat16``),
 ``seed`` (deterministic: every call starts from the same noise), ``compile`` (torch.compile),
 ``warmup`` (calls at start-up), ``batched``, ``tokenizer`` (a local tokenizer directory),
 ``normalization`` (a mode or a JSON object per key), ``clip_actions`` (limit the model's

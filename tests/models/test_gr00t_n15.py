@@ -185,6 +185,10 @@ def test_tag_errors(tiny_checkpoint):
         create(None, checkpoint=str(tiny_checkpoint), embodiment_tag="robot_x")
     with pytest.raises(ModalityError, match="no embodiment 'gr1'"):
         create(None, checkpoint=str(tiny_checkpoint), embodiment_tag="gr1")
+    with pytest.raises(ModalityError, match="embodiment_id 40 is outside"):
+        create(None, checkpoint=str(tiny_checkpoint), embodiment_id=40)
+    b = create(None, checkpoint=str(tiny_checkpoint), embodiment_id=30)  # a custom tag's slot
+    assert b.processor.embodiment_id == 30
 
 
 def test_missing_statistics(tiny_checkpoint, tmp_path):

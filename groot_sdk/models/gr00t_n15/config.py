@@ -18,8 +18,10 @@ from groot_sdk.errors import ModalityError
 
 MODEL_TYPE = "gr00t_n1_5"
 
-#: embodiment tag -> projector index (category-specific layers), as Isaac-GR00T's
-#: ``EMBODIMENT_TAG_MAPPING`` for N1.5. Unknown tags are an error, never slot 0.
+#: embodiment tag -> projector index (category-specific layers): Isaac-GR00T's N1.5
+#: ``EMBODIMENT_TAG_MAPPING`` (new_embodiment, oxe_droid, agibot_genie1, gr1) plus LeRobot's
+#: so100 and unitree_g1. Unknown tags are an error, never slot 0; a fine-tuned checkpoint with
+#: its own tag passes ``embodiment_id=N`` to the backends.
 EMBODIMENT_TAG_MAPPING: dict[str, int] = {
     "new_embodiment": 31,
     "oxe_droid": 17,

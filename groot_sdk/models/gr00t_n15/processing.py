@@ -513,6 +513,7 @@ def build_processor(
     tokenizer_dir: Path | None = None,
     normalization: Mapping[str, str] | str | None = None,
     clip_actions: bool = False,
+    embodiment_id: int | None = None,
 ) -> Gr00tN15Processor:
     """The processor for a checkpoint directory and its :class:`GR00TN15Config`."""
     from groot_sdk.models.gr00t_n15.config import projector_index
@@ -525,7 +526,11 @@ def build_processor(
                 f"choose embodiment_tag=...: metadata.json has {tags or 'no embodiments'}"
             )
         embodiment_tag = tags[0]
-    embodiment_id = projector_index(embodiment_tag)
+    if embodiment_id is None:
+        embodiment_id = projector_index(embodiment_tag)
+    slots = int(config.action_head_cfg.get("max_num_embodiments", 32))
+    if not 0 <= int(embodiment_id) < slots:
+        raise ModalityError(f"embodiment_id {embodiment_id} is outside the model's 0..{slots - 1}")
     metadata = read_metadata(meta_path, embodiment_tag)
     if normalization is None:
         normalization = _metadata_modes(meta_path, embodiment_tag) or "min_max"
@@ -538,7 +543,7 @@ def build_processor(
     return Gr00tN15Processor(
         metadata,
         Tokenizer(tokenizer_dir or checkpoint),
-        embodiment_id,
+        int(embodiment_id),
         image_size=int(vision["image_size"]),
         num_image_token=num_image_token,
         image_token_index=int(eagle["image_token_index"]),

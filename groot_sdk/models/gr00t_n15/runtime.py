@@ -82,6 +82,7 @@ class Gr00tN15Backend(PolicyBackend):
         warmup: int = 0,
         local_files_only: bool | None = None,
         clip_actions: bool = False,
+        embodiment_id: int | None = None,
     ) -> None:
         self.spec = spec
         self.directory = resolve_checkpoint(checkpoint, local_files_only=local_files_only)
@@ -97,6 +98,7 @@ class Gr00tN15Backend(PolicyBackend):
             tok_dir,
             parse_normalization(normalization),
             clip_actions=bool(clip_actions),
+            embodiment_id=embodiment_id,
         )
         self.seed = seed
         self.batched = bool(batched)
