@@ -125,13 +125,16 @@ def test_nan_chunk_is_rejected_and_the_robot_holds(so101_spec):
     assert report.stop_reason == "completed"
 
 
-def test_ctrl_c_stops_safely(so101_spec):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_safely(so101_spec, sig):
     robot = mock_embodiment(so101_spec)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    before = signal.getsignal(sig)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), sig))
     timer.start()
     report = run_policy(robot, SinusoidPolicy(so101_spec), seconds=10.0)
     timer.join()
-    assert report.stop_reason == "interrupted (SIGINT)"
+    assert report.stop_reason == f"interrupted ({sig.name})"
+    assert signal.getsignal(sig) is before  # the handler is restored
     assert report.steps < 60
     assert joints_of(robot).safe
 
