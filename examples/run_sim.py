@@ -34,8 +34,6 @@ def main() -> None:
         rate_hz=args.rate,
         episodes=args.episodes,
         seconds=args.seconds,
-        # a one-step policy (horizon 1) is called lock-step; chunked policies run async
-        sync=policy.layout.action_horizon == 1,
     )
     try:
         report = RealtimeDeployer(robot, policy, config).run()

@@ -62,7 +62,7 @@ class DeployConfig:
     timeout: float = 1.0  #: watchdog: hold after this long without an action, stop after 2x
     startup_timeout: float = 30.0  #: wall seconds to wait for an episode's first chunk
     replan_every: int | None = None  #: policy steps between requests; None: horizon // 2
-    sync: bool = False  #: call the policy in the loop thread (lock-step); forced when rate 0
+    sync: bool = False  #: wait for each answer (lock-step); forced at rate 0 and for horizon 1
     blend: float | None = None  #: cross-fade of overlapping chunks; None: one policy step
     command: Sequence[float] | None = None  #: (vx, vy, wz) for ``state.velocity_command``
     action_map: ActionMap | None = None
@@ -106,7 +106,9 @@ class RealtimeDeployer(Deployer):
         self.policy_hz = float(getattr(policy, "policy_hz", None) or spec.rates.policy_hz)
         self.policy_dt = 1.0 / self.policy_hz
         self.rate_hz = spec.rates.low_level_hz if cfg.rate_hz is None else cfg.rate_hz
-        self.sync = cfg.sync or self.rate_hz <= 0
+        # lock-step when asked, when free-running, and for one-step policies (which have
+        # nothing left to execute while they think)
+        self.sync = cfg.sync or self.rate_hz <= 0 or policy.layout.action_horizon == 1
         self.assemble = ObservationAssembler(spec, policy.dialect, policy.batched, self.layout)
         self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
         self.safety = SafetyFilter(spec, self.dt)

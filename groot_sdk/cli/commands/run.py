@@ -254,8 +254,6 @@ def command(
 
         fps = float(getattr(backend, "policy_hz", None) or spec.rates.policy_hz)
         recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
-    # a one-step policy has nothing to execute while it thinks: run it lock-step
-    lockstep = sync or backend.layout.action_horizon == 1
     config = DeployConfig(
         rate_hz=rate,
         seconds=seconds,
@@ -263,7 +261,7 @@ def command(
         task="" if sim else instruction,
         timeout=timeout,
         replan_every=replan_every,
-        sync=lockstep,
+        sync=sync,
         command=command_vec,
         action_map=_action_map(action_map),
         gripper=gripper,
