@@ -345,3 +345,33 @@ def test_prompt_follows_eagle_chat_template(backend):
     assert (ids == backend.processor.tokenizer.token_id(IMG_CONTEXT)).sum() == (
         backend.processor.num_image_token
     )
+
+
+def test_eagle_sizes_from_weights(tiny_checkpoint, tmp_path):
+    """Released config.json files do not describe the Eagle network: sizes come from weights."""
+    from groot_sdk.models.gr00t_n15.loading import load_model
+
+    ckpt = shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    cfg = json.loads((ckpt / "config.json").read_text())
+    written = cfg["backbone_cfg"].pop("eagle_config")
+    (ckpt / "config.json").write_text(json.dumps(cfg))
+    model = load_model(ckpt)  # strict: every key and shape matched
+    derived = model.config.backbone_cfg["eagle_config"]
+    for key in (
+        "vocab_size",
+        "hidden_size",
+        "intermediate_size",
+        "head_dim",
+        "num_attention_heads",
+        "num_key_value_heads",
+    ):
+        assert derived["text_config"][key] == written["text_config"][key], key
+    for key in (
+        "hidden_size",
+        "patch_size",
+        "image_size",
+        "num_hidden_layers",
+        "intermediate_size",
+    ):
+        assert derived["vision_config"][key] == written["vision_config"][key], key
+    assert derived["use_pixel_shuffle"] is False and derived["mlp_connector_layers"] == 1

@@ -129,6 +129,55 @@ def compare_keys(
     return problems
 
 
+_EAGLE = "backbone.eagle_model."
+
+
+def eagle_config_from_shapes(shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    """Eagle 2.5 sizes implied by the weights (released configs do not spell them out).
+
+    Vocabulary, widths, layer counts, patch and image size, head counts where the weights fix
+    them (Qwen3's q_norm gives head_dim), the connector's depth and pixel shuffle. Anything the
+    weights do not determine (vision heads, rope theta) keeps N1.5's published value.
+    """
+    vis = _EAGLE + "vision_model.vision_model."
+    lm = _EAGLE + "language_model.model."
+    text: dict[str, Any] = {}
+    vision: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+    if (emb := shapes.get(lm + "embed_tokens.weight")) is not None:
+        text["vocab_size"], text["hidden_size"] = emb
+    if (gate := shapes.get(lm + "layers.0.mlp.gate_proj.weight")) is not None:
+        text["intermediate_size"] = gate[0]
+    q, k = (
+        shapes.get(lm + "layers.0.self_attn.q_proj.weight"),
+        shapes.get(lm + "layers.0.self_attn.k_proj.weight"),
+    )
+    if (qn := shapes.get(lm + "layers.0.self_attn.q_norm.weight")) is not None and q and k:
+        text["head_dim"] = qn[0]
+        text["num_attention_heads"] = q[0] // qn[0]
+        text["num_key_value_heads"] = k[0] // qn[0]
+    if (patch := shapes.get(vis + "embeddings.patch_embedding.weight")) is not None:
+        vision["hidden_size"], vision["patch_size"] = patch[0], patch[-1]
+        if (pos := shapes.get(vis + "embeddings.position_embedding.weight")) is not None:
+            vision["image_size"] = round(pos[0] ** 0.5) * patch[-1]
+    prefix = vis + "encoder.layers."
+    layers = {k[len(prefix) :].split(".")[0] for k in shapes if k.startswith(prefix)}
+    if layers:
+        vision["num_hidden_layers"] = len(layers)
+    if (fc1 := shapes.get(vis + "encoder.layers.0.mlp.fc1.weight")) is not None:
+        vision["intermediate_size"] = fc1[0]
+    if (first := shapes.get(_EAGLE + "mlp1.0.weight")) is not None:
+        # 1 layer: Linear(in, llm); 2 layers: LayerNorm(in), Linear, GELU, Linear
+        out["mlp_connector_layers"] = 2 if _EAGLE + "mlp1.3.weight" in shapes else 1
+        if "hidden_size" in vision:
+            out["use_pixel_shuffle"] = first[-1] > vision["hidden_size"]
+    if text:
+        out["text_config"] = text
+    if vision:
+        out["vision_config"] = vision
+    return out
+
+
 def load_model(
     name_or_path: str | os.PathLike[str],
     *,
@@ -149,9 +198,14 @@ def load_model(
     if config is None or not isinstance(config, GR00TN15Config):
         config = load_config(directory)
     files = weight_files(directory)
+    ckpt = checkpoint_shapes(files)
+    if "eagle_config" not in config.backbone_cfg:
+        derived = eagle_config_from_shapes(ckpt)
+        if derived:
+            log.info("Eagle sizes read from the weights: %s", derived)
+            config.backbone_cfg["eagle_config"] = derived
     model: Any = GR00TN15(config)
     model_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    ckpt = checkpoint_shapes(files)
     embed = "backbone.eagle_model.language_model.model.embed_tokens.weight"
     head = OPTIONAL_PREFIXES[0] + "weight"
     renames = {}
