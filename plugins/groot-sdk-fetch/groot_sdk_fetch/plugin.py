@@ -25,7 +25,7 @@ def groot_register_backends(register):
         BackendEntry(
             "scripted",
             "groot_sdk_fetch.scripted:scripted",
-            "Cartesian controller solving Fetch reach/push from the state vector",
+            "Cartesian controller solving Fetch reach/push/pick_and_place from the state",
             embodiments=("fetch",),
         )
     )

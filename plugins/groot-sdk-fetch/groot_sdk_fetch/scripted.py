@@ -10,7 +10,8 @@ memory, so it recovers from any state (a knocked block, a missed reset):
 * pick_and_place: hover over the block with open fingers, descend, close, carry to the goal.
 
 The task is ``task=...`` or inferred: reach when the object *is* the gripper (the env's
-achieved goal), pick_and_place when the goal is in the air, push otherwise.
+achieved goal), pick_and_place when the goal is in the air or the block is lifted, push
+otherwise (a table-level pick-and-place goal is reached by pushing).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from groot_sdk.spec import EmbodimentSpec
 
 STEP = 0.05  #: metres per unit action (gymnasium-robotics' pos_ctrl scale)
 TASKS = ("reach", "push", "pick_and_place")
+OBJECT_REST_Z = 0.425  #: m, the block's centre resting on gymnasium's Fetch table
 
 
 def _clip(v: np.ndarray) -> np.ndarray:
@@ -76,7 +78,8 @@ class ScriptedFetch(PolicyBackend):
             return self.task
         if np.linalg.norm(obj - grip) < 1e-6:
             return "reach"
-        return "pick_and_place" if goal[2] > obj[2] + 0.01 else "push"
+        lifted = max(goal[2], obj[2]) > OBJECT_REST_Z + 0.01  # goal in the air, or block carried
+        return "pick_and_place" if lifted else "push"
 
     def get_action(self, observation: Observation) -> ActionChunk:
         grip = self._get(observation, "eef_position", 3)

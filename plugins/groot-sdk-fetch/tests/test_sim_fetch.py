@@ -147,6 +147,10 @@ def test_scripted_push_works():
     assert _run_scripted("push", 20) >= 0.8
 
 
+def test_scripted_pick_and_place_works():
+    assert _run_scripted("pick_and_place", 20) >= 0.8
+
+
 def test_scripted_rejects_missing_state():
     policy = scripted(SPEC)
     with pytest.raises(Exception, match="state.goal_position"):
