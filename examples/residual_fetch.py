@@ -2,11 +2,13 @@
 
 The base is the ``scripted`` Fetch controller with ``--offset`` added to every action, a
 stand-in for a GR00T policy with a systematic domain gap: it settles ~7 cm from the goal
-(success needs < 5 cm). PPO learns ``residual`` so that ``base + alpha * residual`` reaches.
+(success needs < 5 cm). PPO learns ``residual`` so that ``base + alpha * residual`` reaches. With alpha 0.5 the
+residual can cancel 0.5 of the 0.8 bias: it saturates, and the gripper settles 2.6 cm from
+the goal (inside the 5 cm threshold); alpha 1.0 gets it to ~1 cm.
 Writes the run (CSV logs, safetensors checkpoints, report.json, curve.csv) and the learning
 curve plot ``curve.png`` under ``--out``.
 
-    python examples/residual_fetch.py                     # 50k steps, alpha 0.5 (~2 min, 2 cores)
+    python examples/residual_fetch.py                     # 50k steps, alpha 0.5 (~3 min, 2 cores)
     python examples/residual_fetch.py --steps 100000 --alpha 1.0
 """
 

@@ -57,3 +57,24 @@ def test_residual_ppo_improves_biased_base(tmp_path, fetch_spec):
     backend = make_backend("residual", fetch_spec, {"path": str(tmp_path)})
     deployed = evaluate_policy(make_env("fetch", task="reach", render=False), backend, 20)
     assert deployed.success_rate >= result.final.success_rate - 0.1
+
+
+def test_train_with_vectorised_envs(tmp_path, fetch_spec):
+    """Two envs in stable-baselines3's DummyVecEnv, each with its own base; a tiny run."""
+    config = TrainConfig(
+        alpha=0.5, steps=256, n_envs=2, n_steps=64, batch_size=64, n_epochs=1,
+        eval_episodes=2, checkpoint_every=128,
+    )  # fmt: skip
+    result = train_residual(
+        lambda: make_env("fetch", task="reach", render=False),
+        lambda: OffsetBackend(make_backend("scripted", fetch_spec), OFFSET),
+        fetch_spec,
+        config,
+        tmp_path,
+    )
+    assert result.final.episodes == 2
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.safetensors"))
+    with pytest.raises(ValueError, match="log_format"):
+        train_residual(
+            lambda: None, lambda: None, fetch_spec, TrainConfig(log_format="wandb"), tmp_path
+        )
