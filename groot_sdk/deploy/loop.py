@@ -153,6 +153,8 @@ class RealtimeDeployer(Deployer):
         episodic = self.robot.episodic
         n_episodes = cfg.episodes if (cfg.episodes and episodic is not None) else 1
         wall0 = time.perf_counter()
+        outcomes: list[bool | None] = []
+        report.extra["episode_success"] = outcomes
         try:
             self.robot.connect()
             self.robot.enable()
@@ -161,6 +163,7 @@ class RealtimeDeployer(Deployer):
                     break
                 success = self._episode(ep, episodic, report)
                 report.episodes += 1
+                outcomes.append(success)
                 if success is not None:
                     report.success_defined = True
                     report.successes += int(bool(success))
