@@ -28,14 +28,12 @@ from groot_sdk.sim.world import MujocoWorld
 from groot_sdk.spec import EmbodimentSpec
 
 
-def _per_joint(value: float | Mapping[str, float] | None, names: Sequence[str], label: str):
+def _per_joint(value: float | Mapping[str, float] | None, names: Sequence[str]) -> np.ndarray:
+    """Per-joint values; NaN where not given (a mapping may cover only some joints)."""
     if value is None:
-        return None
+        return np.full(len(names), np.nan)
     if isinstance(value, Mapping):
-        missing = [n for n in names if n not in value]
-        if missing:
-            raise SpecError(f"no {label} given for joints {missing}")
-        return np.array([value[n] for n in names], np.float64)
+        return np.array([value.get(n, np.nan) for n in names], np.float64)
     return np.full(len(names), float(value))
 
 
@@ -112,13 +110,11 @@ class MujocoJoints(JointEncoder, Actuator):
     def _to_servos(self, kp, kd, effort) -> None:
         m, mj = self.world.model, self.world.mj
         names = [self.joint_names[i] for i in self._real]
-        kp_v = _per_joint(kp, names, "kp")
-        kd_v = _per_joint(kd, names, "kd")
-        eff_v = _per_joint(effort, names, "effort")
+        kp_v, kd_v, eff_v = (_per_joint(v, names) for v in (kp, kd, effort))
         for k, a in enumerate(self._act):
             is_servo = int(m.actuator_biastype[a]) == int(mj.mjtBias.mjBIAS_AFFINE)
-            if not is_servo or kp_v is not None:
-                if kp_v is None or kd_v is None:
+            if not is_servo or np.isfinite(kp_v[k]):
+                if not (np.isfinite(kp_v[k]) and np.isfinite(kd_v[k])):
                     raise SpecError(
                         f"actuator on joint '{names[k]}' is a torque motor: give kp and kd"
                     )
@@ -134,7 +130,7 @@ class MujocoJoints(JointEncoder, Actuator):
                     self._lower[self._real[k]],
                     self._upper[self._real[k]],
                 )
-            if eff_v is not None:
+            if np.isfinite(eff_v[k]):
                 m.actuator_forcelimited[a] = 1
                 m.actuator_forcerange[a] = (-eff_v[k], eff_v[k])
         self._gains = m.actuator_gainprm[self._act, 0].copy()
