@@ -113,7 +113,7 @@ def bench_g1(calls: int, warmup: int) -> dict:
         "g1 crc bitwise": lambda: _bitwise_crc(packed),
     }
     sdk = all(importlib.util.find_spec(m) for m in ("cyclonedds", "unitree_sdk2py"))
-    sim = robot = None
+    robot = None
     if sdk:
         import ctypes
 
