@@ -197,6 +197,32 @@ class RealtimeDeployer(Deployer):
 
     # -- one episode -------------------------------------------------------------------------
     def _episode(self, ep: int, episodic: Any, report: RunReport) -> bool | None:
+        traj = ChunkTrajectory(self.policy_dt, zero_order_mask(self.spec))
+        self._ticks = 0
+        finished = False  # only a finished episode is handed to the recorder as complete
+        success: bool | None = None
+        try:
+            success = self._run_episode(ep, episodic, report, traj)
+            finished = True
+        except _Stop:
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            raise _Stop("interrupted", safety=False) from None
+        except Exception as exc:  # a device, sim or policy fault: stop safely, say why
+            log.exception("fault in episode %d", ep)
+            self.events.append((self._ticks * self.dt, f"safe stop: {exc}"))
+            raise _Stop(f"fault: {type(exc).__name__}: {exc}", safety=True) from exc
+        finally:
+            report.steps += self._ticks
+            self._dropped += traj.dropped
+            if self.recorder is not None and finished:
+                self.recorder.end_episode(success)
+            # an unfinished episode is never ended: the recorder discards it
+        return success
+
+    def _run_episode(
+        self, ep: int, episodic: Any, report: RunReport, traj: ChunkTrajectory
+    ) -> bool | None:
         cfg = self.config
         if episodic is not None:
             if self.worker.pending:
@@ -210,7 +236,6 @@ class RealtimeDeployer(Deployer):
         self._instruction = str(task)
         if self.recorder is not None:
             self.recorder.start_episode(task)
-        traj = ChunkTrajectory(self.policy_dt, zero_order_mask(self.spec))
         joints = self.robot.read_joints()
         command = joints.position.copy()  # last setpoint sent
         max_steps = getattr(episodic, "max_steps", None) if episodic is not None else None
@@ -233,101 +258,88 @@ class RealtimeDeployer(Deployer):
         last_status = time.perf_counter()
         self.clock.reanchor()
         success: bool | None = None
-        try:
-            while tick < limit_ticks:
-                if self._stop.is_set():
-                    raise _Stop(self._stop_reason, safety=False)
-                if done is not None and done():
-                    break
-                start = self.clock.wait()
-                now = tick * self.dt
-                record: tuple[dict[str, np.ndarray], np.ndarray, float] | None = None
-                # 1. collect an answer
-                result = self.worker.poll()
-                if result is not None:
-                    pending_since = None
-                    self._accept(result, traj, now, command)
-                # 2. policy step: observe, record, request
-                obs_time = now >= next_policy - 1e-9
-                if obs_time:
-                    next_policy += self.policy_dt
-                    self._policy_steps += 1
-                    due = not self.worker.pending and traj.remaining_steps(now) <= (
-                        self.layout.action_horizon - self.replan_every + 1e-6
+        while tick < limit_ticks:
+            if self._stop.is_set():
+                raise _Stop(self._stop_reason, safety=False)
+            if done is not None and done():
+                break
+            start = self.clock.wait()
+            now = tick * self.dt
+            record: tuple[dict[str, np.ndarray], np.ndarray, float] | None = None
+            # 1. collect an answer
+            result = self.worker.poll()
+            if result is not None:
+                pending_since = None
+                self._accept(result, traj, now, command)
+            # 2. policy step: observe, record, request
+            obs_time = now >= next_policy - 1e-9
+            if obs_time:
+                next_policy += self.policy_dt
+                self._policy_steps += 1
+                due = not self.worker.pending and traj.remaining_steps(now) <= (
+                    self.layout.action_horizon - self.replan_every + 1e-6
+                )
+                if due or self.recorder is not None:  # sensors are read only when needed
+                    joints, obs, frames, state = self._observe()
+                if self.recorder is not None:  # completed below with this tick's command
+                    record = (frames, state, now)
+                if due:
+                    self._obs_time = now
+                    self.request_times.append(now)
+                    self.worker.submit(obs, (self._tag, now, joints.position.copy()))
+                    pending_since = now
+                    first = traj.times is None and tick == 0
+                    if self.sync or first:
+                        # lock-step, or the first chunk of an episode: wait for it
+                        wait = cfg.startup_timeout if first else cfg.timeout
+                        if self.worker.wait_idle(wait):
+                            result = self.worker.poll()
+                            if result is not None:
+                                pending_since = None
+                                self._accept(result, traj, now, command)
+                        else:
+                            pending_since = now - cfg.timeout - self.dt  # stale now
+                        if first and not self.sync:
+                            self.clock.reanchor(skip_tick=True)
+            # 3. watchdog
+            stale = pending_since is not None and now - pending_since > cfg.timeout
+            target = None if stale else traj.sample(now) if traj.valid(now) else None
+            if target is None:
+                if hold_since is None:
+                    hold_since = now
+                    report.holds += 1
+                    why = "policy did not answer" if stale else "no action for this tick"
+                    self.events.append((now, f"hold: {why}"))
+                    log.warning("hold at t=%.3f s: %s", now, why)
+                if now - hold_since > cfg.timeout:
+                    self.events.append((now, "safe stop: watchdog"))
+                    raise _Stop(
+                        f"watchdog: no action for {now - hold_since:.3f} s "
+                        f"(timeout {cfg.timeout} s)",
+                        safety=True,
                     )
-                    if due or self.recorder is not None:  # sensors are read only when needed
-                        joints, obs, frames, state = self._observe()
-                    if self.recorder is not None:  # completed below with this tick's command
-                        record = (frames, state, now)
-                    if due:
-                        self._obs_time = now
-                        self.request_times.append(now)
-                        self.worker.submit(obs, (self._tag, now, joints.position.copy()))
-                        pending_since = now
-                        first = traj.times is None and tick == 0
-                        if self.sync or first:
-                            # lock-step, or the first chunk of an episode: wait for it
-                            wait = cfg.startup_timeout if first else cfg.timeout
-                            if self.worker.wait_idle(wait):
-                                result = self.worker.poll()
-                                if result is not None:
-                                    pending_since = None
-                                    self._accept(result, traj, now, command)
-                            else:
-                                pending_since = now - cfg.timeout - self.dt  # stale now
-                            if first and not self.sync:
-                                self.clock.reanchor(skip_tick=True)
-                # 3. watchdog
-                stale = pending_since is not None and now - pending_since > cfg.timeout
-                target = None if stale else traj.sample(now) if traj.valid(now) else None
-                if target is None:
-                    if hold_since is None:
-                        hold_since = now
-                        report.holds += 1
-                        why = "policy did not answer" if stale else "no action for this tick"
-                        self.events.append((now, f"hold: {why}"))
-                        log.warning("hold at t=%.3f s: %s", now, why)
-                    if now - hold_since > cfg.timeout:
-                        self.events.append((now, "safe stop: watchdog"))
-                        raise _Stop(
-                            f"watchdog: no action for {now - hold_since:.3f} s "
-                            f"(timeout {cfg.timeout} s)",
-                            safety=True,
-                        )
-                    self.robot.hold()
-                    mode = "hold"
-                else:
-                    if hold_since is not None:
-                        self.events.append((now, "resume"))
-                        hold_since = None
-                    command = self.safety(target, command)
-                    self.robot.write(command)
-                    mode = "run"
-                if record is not None:
-                    assert self.recorder is not None
-                    self.recorder.add_step(record[0], record[1], command.copy(), record[2])
-                    record = None
-                tick += 1
-                if self.telemetry is not None:
-                    self._telemetry(start, now, mode, command)
-                if self.on_status is not None and start - last_status > self.config.status_every:
-                    last_status = start
-                    self.on_status(self._status(ep, now, mode, report))
-            if episodic is not None:
-                success = getattr(episodic, "success", lambda: None)()
-        except _Stop:
-            raise
-        except (KeyboardInterrupt, SystemExit):
-            raise _Stop("interrupted", safety=False) from None
-        except Exception as exc:
-            log.exception("fault at t=%.3f s", tick * self.dt)
-            self.events.append((tick * self.dt, f"safe stop: {exc}"))
-            raise _Stop(f"fault: {type(exc).__name__}: {exc}", safety=True) from exc
-        finally:
-            report.steps += tick
-            self._dropped += traj.dropped
-            if self.recorder is not None:
-                self.recorder.end_episode(success)
+                self.robot.hold()
+                mode = "hold"
+            else:
+                if hold_since is not None:
+                    self.events.append((now, "resume"))
+                    hold_since = None
+                command = self.safety(target, command)
+                self.robot.write(command)
+                mode = "run"
+            if record is not None:
+                assert self.recorder is not None
+                self.recorder.add_step(record[0], record[1], command.copy(), record[2])
+                record = None
+            tick += 1
+            self._ticks = tick
+            if self.telemetry is not None:
+                self._telemetry(start, now, mode, command)
+            if self.on_status is not None and start - last_status > self.config.status_every:
+                last_status = start
+                self.on_status(self._status(ep, now, mode, report))
+        if episodic is not None:
+            success = getattr(episodic, "success", lambda: None)()
         return success
 
     # -- pieces ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from groot_sdk.modality.layout import ModalityLayout
@@ -14,7 +15,8 @@ class ZeroPolicy(PolicyBackend):
 
     def __init__(self, spec: EmbodimentSpec) -> None:
         self.spec = spec
-        self._layout = ModalityLayout.from_spec(spec)
+        # no cameras: these baselines never look, so the loop need not render or resize
+        self._layout = attrs.evolve(ModalityLayout.from_spec(spec), video=())
 
     @property
     def layout(self) -> ModalityLayout:

@@ -11,6 +11,7 @@ from groot_sdk.deploy import DeployConfig, RealtimeDeployer, run_policy
 from groot_sdk.embodiment import Embodiment, mock_embodiment
 from groot_sdk.errors import HardwareError
 from groot_sdk.hardware import MirrorJoints
+from groot_sdk.modality import ModalityLayout
 from groot_sdk.policy.baselines import SinusoidPolicy
 from groot_sdk.policy.simple import HoldPolicy
 
@@ -245,9 +246,14 @@ def test_bad_camera_frame_is_a_safe_stop_naming_the_key(so101_spec):
         def _read(self):
             return Frame(np.zeros((480, 640), np.uint8))  # no colour channels
 
+    class LookingHold(HoldPolicy):  # a policy whose layout has the cameras
+        @property
+        def layout(self):
+            return ModalityLayout.from_spec(so101_spec)
+
     robot = mock_embodiment(so101_spec)
     robot.sensors["wrist"] = GreyCamera("wrist", 640, 480)
-    report = run_policy(robot, HoldPolicy(so101_spec), seconds=1.0)
+    report = run_policy(robot, LookingHold(so101_spec), seconds=1.0)
     assert report.safety_stops == 1
     assert "camera 'wrist'" in report.stop_reason and "uint8 (H, W, 3)" in report.stop_reason
     assert joints_of(robot).safe
@@ -270,3 +276,33 @@ def test_async_inference_keeps_ticking_while_a_slow_policy_thinks(so101_spec):
     assert report.extra["inference_ms_p50"] >= 100
     cmds = np.array(joints_of(robot).commands)
     assert len(cmds) == report.steps == 90  # a command every tick, none skipped for inference
+
+
+def test_policy_failing_at_episode_start_is_a_reported_safe_stop(so101_spec):
+    class ResetFails(HoldPolicy):
+        def reset(self, options=None):
+            raise ConnectionError("policy server went away")
+
+    robot = mock_embodiment(so101_spec)
+    report = run_policy(robot, ResetFails(so101_spec), seconds=0.5, rate_hz=0)
+    assert report.safety_stops == 1
+    assert "policy server went away" in report.stop_reason
+    assert joints_of(robot).safe
+
+
+def test_an_interrupted_episode_is_not_ended_for_the_recorder(so101_spec):
+    class Flaky(MirrorJoints):
+        def _write(self, command):
+            if len(self.commands) >= 5:
+                raise HardwareError("servo 2 overload")
+            super()._write(command)
+
+    joints = Flaky("joints", so101_spec.joint_names, so101_spec.defaults)
+    robot = Embodiment(so101_spec, {"joints": joints}, {"joints": joints})
+    recorder = ListRecorder()
+    report = run_policy(
+        robot, SinusoidPolicy(so101_spec), recorder=recorder, seconds=1.0, rate_hz=0
+    )
+    assert report.safety_stops == 1 and report.steps == 5
+    kinds = [c[0] for c in recorder.calls]
+    assert kinds[0] == "start" and "step" in kinds and "end" not in kinds
