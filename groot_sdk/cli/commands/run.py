@@ -280,7 +280,10 @@ def command(
         if recorder is not None:
             recorder.close()
     if recorder is not None:
-        report.extra["recorded"] = str(recorder.root)
+        report.extra["recording"] = recorder.summary()
+    stats = getattr(backend, "stats", None)  # e.g. the remote backend's round-trip times
+    if stats is not None and hasattr(stats, "to_json"):
+        report.extra["policy_stats"] = stats.to_json()
     if as_json:
         echo_json(report.to_json())
         return
