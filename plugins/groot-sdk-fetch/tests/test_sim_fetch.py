@@ -161,3 +161,40 @@ def test_scripted_rejects_missing_state():
                 "state.object_position": np.zeros((1, 3)),
             }
         )
+
+
+def _run_deployer(make, policy_name: str, seconds: float = 10.0):
+    """Run ``policy_name`` through the SDK's deployer (lock-step, as fast as possible) on
+    ``make(render)``, rendering only when the policy takes video (as ``groot run`` does).
+    Return the robot, the report and the measured joint positions at every tick."""
+    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
+    from groot_sdk.policy.factory import make_backend
+
+    policy = make_backend(policy_name, SPEC)
+    robot = make(bool(policy.layout.video))
+    robot.connect()
+    seen = []
+    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
+    deployer = RealtimeDeployer(
+        robot, policy, config, on_status=lambda _: seen.append(_arm_qpos(robot))
+    )
+    try:
+        return robot, deployer.run(), np.array(seen)
+    finally:
+        robot.close()
+
+
+def _arm_qpos(robot) -> np.ndarray:
+    _arm_joints_within_limits(robot)
+    env = robot.episodic.env.unwrapped
+    return env.data.qpos.copy()
+
+
+@pytest.mark.parametrize("policy", ["hold", "sinusoid"])
+def test_ten_seconds_through_deployer_within_limits(policy):
+    robot, report, qpos = _run_deployer(
+        lambda render: make_sim(SPEC, task="pick_and_place", seed=0, render=render), policy
+    )
+    assert robot.episodic.time == pytest.approx(10.0) or robot.episodic.episodes > 1
+    assert report.stop_reason == "completed" and report.safety_stops == 0, report.to_json()
+    assert len(qpos) >= 10 * SPEC.rates.low_level_hz - 1

@@ -43,7 +43,7 @@ _GAINS = (
     ("hip", 60.0, 1.0, 88.0),
     ("ankle", 40.0, 1.0, 50.0),
     ("waist_yaw", 60.0, 1.0, 88.0),
-    ("waist", 100.0, 2.0, 50.0),  # 40/1 (the SDK example) lets the torso fold under gravity
+    ("waist", 100.0, 2.0, 50.0),  # at 40/1 (the SDK example) the torso sags past its limit
     ("wrist_pitch", 40.0, 1.0, 5.0),
     ("wrist_yaw", 40.0, 1.0, 5.0),
     ("shoulder", 40.0, 1.0, 25.0),
