@@ -8,8 +8,8 @@ The contract of a plugin's ``make_sim`` (``groot_sdk_<robot>.sim:make_sim``)
 ``make_sim(spec, task="", seed=None, render=True, **options) -> Embodiment``
 
 * Sensors and actuators are real MuJoCo (or gymnasium-robotics) drivers with the usual
-  lifecycle. ``connect()`` resets the first episode (with ``seed``), so the robot can be read
-  right away. Embodiments with ``spec.state_dims`` (Fetch) also have a
+  lifecycle. The first episode is set up (with ``seed``) by the time ``connect()`` returns,
+  so the robot can be read right away. Embodiments with ``spec.state_dims`` (Fetch) also have a
   :class:`~groot_sdk.hardware.VectorSensor` named ``"state"`` that provides all of them.
   Cameras are present only when ``render=True`` (rendering costs ~0.2 s per frame on a CPU).
 * **Time**: physics advances only when the robot is commanded. Each actuator ``write()``

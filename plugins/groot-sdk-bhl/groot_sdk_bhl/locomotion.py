@@ -9,8 +9,8 @@ Action: ``target = clip(a, -10000, 10000) * 0.25 + default``. ``policy_humanoid.
 N = 22 (all joints); legs-only policies (N = 12) drive the ``leg_*`` joints and hold the arms
 at their defaults. The layout asks the deployer for the derived state keys
 ``velocity_command``, ``base_gyro``, ``projected_gravity`` and ``joint_velocity`` besides
-the spec's joint groups, and returns one-step chunks: call it at ``policy_hz`` (the
-spec's ``rl_hz``, 25 Hz), the rate it was trained at.
+the spec's joint groups, and returns one-step chunks at ``policy_hz`` (the spec's
+``rl_hz``, 25 Hz, the rate it was trained at; the deployer reads ``policy_hz``).
 """
 
 from __future__ import annotations
@@ -175,9 +175,12 @@ def rl_spec(spec: EmbodimentSpec) -> EmbodimentSpec:
     """``spec`` as an RL controller drives it: policy steps at ``rates.rl_hz``, and each
     joint's velocity limit applied per RL step rather than per low-level tick.
 
-    The RL policy was trained to step its PD targets once per 40 ms; limiting the target to
-    ``velocity_limit * 4 ms`` per 250 Hz tick (the right guard for interpolated GR00T chunks)
-    lags it so much that the robot falls. The PD loop still bounds the joints' real speed.
+    The RL policy was trained to step its PD targets once per 40 ms. The deployer's
+    setpoint filter allows ``velocity_limit * dt`` per 250 Hz tick (0.04 rad for BHL's
+    10 rad/s), the right guard for interpolated GR00T chunks; it lags the RL targets so much
+    that the robot falls after ~8 s (measured). Scaled per RL step it walks; the PD loop
+    still bounds the joints' real speed. Run the deployer on ``rl_spec(SPEC)`` until it
+    applies velocity limits per step of a one-step backend itself.
     """
     import attrs
 
