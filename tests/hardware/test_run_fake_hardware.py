@@ -35,7 +35,7 @@ def test_groot_run_fake_hardware(embodiment, extra):
     result = CliRunner().invoke(cli, args)
     assert result.exception is None, result.output
     report = json.loads(result.output[result.output.index("{") :])
-    assert report["stop_reason"] == "completed" and report["safety_stops"] == 0
+    assert report["stop_reason"] == "completed" and report["safety_stops"] == 0, report
     spec = get_registry().embodiment(embodiment).spec
     assert report["steps"] == round(spec.rates.low_level_hz)
 

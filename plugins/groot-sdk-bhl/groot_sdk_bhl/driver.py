@@ -279,7 +279,7 @@ def make_joints(
         interface = "virtual"
         run = next(_FAKE_RUNS)  # virtual channels are per process: a counter keeps them apart
         channels = [f"fake{run}-{c}" for c in channels]
-        timeout_s = max(timeout_s, 0.05)  # a Python thread answers, on a shared CPU
+        timeout_s = max(timeout_s, 0.1)  # a Python thread answers, on a shared CPU
         for b, channel in enumerate(channels):
             positions = {}
             for k, name in enumerate(spec.joint_names):
