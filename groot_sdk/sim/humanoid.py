@@ -137,6 +137,7 @@ def make_humanoid_sim(
     gantry_height: float = 0.3,
     physics_dt: float | None = None,
     place_on_floor: bool = False,
+    shadows: bool = False,
 ) -> Embodiment:
     """Compile ``mjspec`` and wrap it as an Embodiment (see :mod:`groot_sdk.sim` for the contract).
 
@@ -158,7 +159,9 @@ def make_humanoid_sim(
         for mount in cameras:
             add_camera(mjspec, mount)
     model = mjspec.compile()
-    world = MujocoWorld(model, control_dt=spec.rates.low_level_dt, physics_dt=physics_dt)
+    world = MujocoWorld(
+        model, control_dt=spec.rates.low_level_dt, physics_dt=physics_dt, shadows=shadows
+    )
     joints = MujocoJoints("joints", world, spec, kp=kp, kd=kd, effort=effort)
     defaults = np.array([spec.joint(n).default for n in joints.joint_names])
     qpos0 = model.qpos0.copy()

@@ -22,7 +22,14 @@ class MujocoWorld:
     runs are deterministic and go as fast as the CPU allows.
     """
 
-    def __init__(self, model: Any, *, control_dt: float, physics_dt: float | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        control_dt: float,
+        physics_dt: float | None = None,
+        shadows: bool = False,
+    ) -> None:
         self.mj = import_mujoco()
         if physics_dt is not None:
             model.opt.timestep = physics_dt
@@ -33,6 +40,9 @@ class MujocoWorld:
         self.model = model
         self.data = self.mj.MjData(model)
         self.steps = 0  #: control periods since the last reset
+        #: shadow maps re-render every mesh per light: off by default, 5x faster on a CPU
+        #: for mesh-heavy models (SO-101: 0.70 -> 0.14 s per 640x480 frame on llvmpipe)
+        self.shadows = shadows
         self._renderers: dict[tuple[int, int], Any] = {}
 
     @classmethod
@@ -101,6 +111,7 @@ class MujocoWorld:
                 ) from exc
             self._renderers[key] = renderer
         renderer.update_scene(self.data, camera=camera)
+        renderer.scene.flags[self.mj.mjtRndFlag.mjRND_SHADOW] = self.shadows
         return renderer.render().copy()
 
     def close(self) -> None:

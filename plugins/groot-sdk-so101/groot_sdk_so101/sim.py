@@ -139,16 +139,18 @@ def make_sim(
     render: bool = True,
     scene: str | None = None,
     max_steps: int = 150,
+    shadows: bool = False,
     **options: Any,
 ) -> Embodiment:
-    """A simulated SO-101. ``task``: reach (default) or pick; ``scene``: another MJCF scene."""
+    """A simulated SO-101. ``task``: reach (default) or pick; ``scene``: another MJCF scene;
+    ``shadows``: render shadows (5x slower on a CPU)."""
     if options:
         raise SpecError(f"so101 sim: unknown options {sorted(options)}")
     task = (task or "reach").strip().lower()
     if task not in TASKS:
         raise SpecError(f"so101: unknown task '{task}'; tasks are {list(TASKS)}")
     model = scene_spec(scene).compile()
-    world = MujocoWorld(model, control_dt=spec.rates.low_level_dt)
+    world = MujocoWorld(model, control_dt=spec.rates.low_level_dt, shadows=shadows)
     joints = MujocoJoints("joints", world, spec)
     episode = So101Episode(world, joints, spec, task, seed, max_steps)
     episode.reset(seed)
