@@ -79,6 +79,9 @@ class MujocoJoints(JointEncoder, Actuator):
             for i, j in enumerate(joints)
             if j.mimic is not None and j.mimic.source in index
         ]
+        self._mimic_arrays = tuple(
+            np.array([m[i] for m in self._mimic], float if i > 1 else int) for i in range(4)
+        )
         jnt_act = {
             int(m.actuator_trnid[a, 0]): a
             for a in range(m.nu)
@@ -189,8 +192,9 @@ class MujocoJoints(JointEncoder, Actuator):
 
     def _apply(self, target: np.ndarray) -> None:
         target = np.clip(target, self._lower, self._upper)
-        for f, s, k, off in self._mimic:
-            target[f] = np.clip(k * target[s] + off, self._lower[f], self._upper[f])
+        if self._mimic:
+            f, src, k, off = self._mimic_arrays
+            target[f] = np.clip(k * target[src] + off, self._lower[f], self._upper[f])
         if len(self._virtual):
             dt = self.world.control_dt
             self._virtual_vel = (target[self._virtual] - self._target[self._virtual]) / dt
