@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ class MujocoWorld:
         #: shadow maps re-render every mesh per light: off by default, 5x faster on a CPU
         #: for mesh-heavy models (SO-101: 0.70 -> 0.14 s per 640x480 frame on llvmpipe)
         self.shadows = shadows
-        self._renderers: dict[tuple[int, int], Any] = {}
+        self._renderers: dict[tuple[int, int, int], Any] = {}
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, **kwargs: Any) -> MujocoWorld:
@@ -94,8 +95,12 @@ class MujocoWorld:
 
     # -- rendering -------------------------------------------------------------------------
     def render(self, camera: str | int, width: int, height: int) -> np.ndarray:
-        """An RGB uint8 (height, width, 3) image from a model camera."""
-        key = (int(width), int(height))
+        """An RGB uint8 (height, width, 3) image from a model camera.
+
+        One renderer per thread and size: a GL context is current in one thread only, and the
+        deployer may read cameras from its loop thread after the main thread did.
+        """
+        key = (int(width), int(height), threading.get_ident())
         renderer = self._renderers.get(key)
         if renderer is None:
             glob = self.model.vis.global_
