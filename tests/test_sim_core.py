@@ -109,3 +109,22 @@ def test_generated_model_needs_every_joint_once():
     model = build_kinematic_model(spec, [Chain(("j1", "j2"), lengths=(0.2, 0.2))]).compile()
     assert model.njnt == 3 and model.nu == 2  # free base + two hinges, two motors
     assert model.jnt_range[1] == pytest.approx([-1, 1])  # radians, not degrees
+
+
+def test_render_from_two_threads():
+    import threading
+
+    world = MujocoWorld(
+        mujoco.MjModel.from_xml_string(ARM_XML.replace("<worldbody>", CAMERA)), control_dt=0.01
+    )
+    main = world.render("eye", 64, 48)
+    other: dict = {}
+    thread = threading.Thread(target=lambda: other.setdefault("img", world.render("eye", 64, 48)))
+    thread.start()
+    thread.join()
+    world.close()
+    assert main.shape == (48, 64, 3) and main.dtype == np.uint8
+    assert np.array_equal(main, other["img"])
+
+
+CAMERA = '<worldbody><camera name="eye" pos="0.3 -1.5 1" xyaxes="1 0 0 0 0.5 1"/>'
