@@ -80,7 +80,7 @@ class MujocoJoints(JointEncoder, Actuator):
             if j.mimic is not None and j.mimic.source in index
         ]
         self._mimic_arrays = tuple(
-            np.array([m[i] for m in self._mimic], float if i > 1 else int) for i in range(4)
+            np.array([t[i] for t in self._mimic], float if i > 1 else int) for i in range(4)
         )
         jnt_act = {
             int(m.actuator_trnid[a, 0]): a
