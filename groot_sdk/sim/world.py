@@ -44,7 +44,7 @@ class MujocoWorld:
         #: shadow maps re-render every mesh per light: off by default, 5x faster on a CPU
         #: for mesh-heavy models (SO-101: 0.70 -> 0.14 s per 640x480 frame on llvmpipe)
         self.shadows = shadows
-        self._renderers: dict[tuple[int, int, int], Any] = {}
+        self.renderers = Renderers()
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, **kwargs: Any) -> MujocoWorld:
@@ -94,20 +94,43 @@ class MujocoWorld:
         return self.data.sensordata[adr : adr + dim]
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, camera: str | int, width: int, height: int) -> np.ndarray:
-        """An RGB uint8 (height, width, 3) image from a model camera.
+    def render(self, camera: str | int | Any, width: int, height: int) -> np.ndarray:
+        """An RGB uint8 (height, width, 3) image from a model camera (name, id or MjvCamera)."""
+        return self.renderers.render(self.model, self.data, camera, width, height, self.shadows)
 
-        One renderer per thread and size: a GL context is current in one thread only, and the
-        deployer may read cameras from its loop thread after the main thread did.
-        """
+    def close(self) -> None:
+        self.renderers.close()
+
+
+class Renderers:
+    """Offscreen renderers, one per thread and image size.
+
+    A GL context is current in one thread only; rendering from another thread with it gives
+    garbage or an EGL error, and the deployer may read cameras from its loop thread after the
+    main thread did. Raises the model's offscreen buffer to the requested size.
+    """
+
+    def __init__(self) -> None:
+        self.mj = import_mujoco()
+        self._renderers: dict[tuple[int, int, int], Any] = {}
+
+    def render(
+        self,
+        model: Any,
+        data: Any,
+        camera: str | int | Any,
+        width: int,
+        height: int,
+        shadows: bool = False,
+    ) -> np.ndarray:
         key = (int(width), int(height), threading.get_ident())
         renderer = self._renderers.get(key)
         if renderer is None:
-            glob = self.model.vis.global_
+            glob = model.vis.global_
             glob.offwidth = max(int(glob.offwidth), key[0])
             glob.offheight = max(int(glob.offheight), key[1])
             try:
-                renderer = self.mj.Renderer(self.model, height=key[1], width=key[0])
+                renderer = self.mj.Renderer(model, height=key[1], width=key[0])
             except Exception as exc:
                 raise HardwareError(
                     f"offscreen rendering failed ({exc}); MUJOCO_GL="
@@ -115,8 +138,8 @@ class MujocoWorld:
                     "before anything imports mujoco, or call groot_sdk.sim.configure_gl() first"
                 ) from exc
             self._renderers[key] = renderer
-        renderer.update_scene(self.data, camera=camera)
-        renderer.scene.flags[self.mj.mjtRndFlag.mjRND_SHADOW] = self.shadows
+        renderer.update_scene(data, camera=camera)
+        renderer.scene.flags[self.mj.mjtRndFlag.mjRND_SHADOW] = shadows
         return renderer.render().copy()
 
     def close(self) -> None:

@@ -33,7 +33,8 @@ from groot_sdk.hardware import (
     VectorReading,
     VectorSensor,
 )
-from groot_sdk.sim.gl import configure_gl
+from groot_sdk.sim.gl import configure_gl, import_mujoco
+from groot_sdk.sim.world import Renderers
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,13 @@ TASKS = {
     "pick_and_place": "FetchPickAndPlace-v4",
 }
 MAX_STEPS = 50  #: gymnasium-robotics' episode length for every Fetch task
+#: gymnasium-robotics' Fetch viewpoint (used when the env does not expose its own)
+DEFAULT_CAMERA = {
+    "distance": 2.5,
+    "azimuth": 132.0,
+    "elevation": -14.0,
+    "lookat": [1.3, 0.75, 0.55],
+}
 
 
 def _gym():
@@ -81,11 +89,11 @@ class FetchWorld:
         env_id = TASKS.get(task)
         if env_id is None:
             raise SpecError(f"fetch: unknown task '{task}'; tasks are {sorted(TASKS)}")
-        kwargs: dict[str, Any] = {}
-        if render:
-            kwargs = {"render_mode": "rgb_array", "width": width, "height": height}
         self.task, self.env_id = task, env_id
-        self.env = _gym().make(env_id, **kwargs)
+        self.env = _gym().make(env_id)
+        self.width, self.height = width, height
+        self._renderers: Renderers | None = Renderers() if render else None
+        self._camera: Any = None
         self.seed = seed
         self.max_steps: int | None = MAX_STEPS
         self.policy_dt = float(self.env.unwrapped.dt)
@@ -162,12 +170,29 @@ class FetchWorld:
         ).astype(np.float32)
 
     def render(self) -> np.ndarray:
-        img = self.env.render()
-        if img is None:
+        """The env's default viewpoint, rendered by our per-thread renderers (gymnasium's own
+        renderer keeps one GL context and returns garbage when read from another thread)."""
+        if self._renderers is None:
             raise SpecError("fetch: the simulator was made with render=False")
-        return np.ascontiguousarray(img)
+        u = self.env.unwrapped
+        if self._camera is None:
+            mj = import_mujoco()
+            cam = mj.MjvCamera()
+            config = getattr(getattr(u, "mujoco_renderer", None), "default_cam_config", None)
+            for key, value in (config or DEFAULT_CAMERA).items():
+                if key == "lookat":
+                    cam.lookat[:] = value
+                else:
+                    setattr(cam, key, value)
+            self._camera = cam
+        callback = getattr(u, "_render_callback", None)
+        if callback is not None:
+            callback()  # what env.render() does first: put the goal marker on the goal
+        return self._renderers.render(u.model, u.data, self._camera, self.width, self.height)
 
     def close(self) -> None:
+        if self._renderers is not None:
+            self._renderers.close()
         self.env.close()
 
 
@@ -211,7 +236,7 @@ class FetchState(VectorSensor):
 
 
 class FetchCamera(Camera):
-    """The env's default viewpoint (``env.render()``), at the spec camera's resolution."""
+    """The env's default viewpoint (as ``env.render()``), at the spec camera's resolution."""
 
     def __init__(self, name: str, world: FetchWorld) -> None:
         super().__init__(name, name)
