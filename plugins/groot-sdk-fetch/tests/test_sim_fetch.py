@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJO
 pytest.importorskip("gymnasium_robotics", reason="needs the sim extra (gymnasium-robotics)")
 
 from groot_sdk_fetch.scripted import scripted
-from groot_sdk_fetch.sim import make_sim
+from groot_sdk_fetch.sim import _gym, make_sim
 from groot_sdk_fetch.spec import SPEC
 
 from groot_sdk.errors import LifecycleError, SpecError
@@ -100,6 +102,17 @@ def test_render_front_camera():
         img = frames["front"].image
         assert img.shape == (cam.height, cam.width, 3) and img.dtype == np.uint8
         assert img.std() > 5  # a scene, not a blank buffer
+        other = {}
+        thread = threading.Thread(target=lambda: other.update(robot.read_cameras()))
+        thread.start()
+        thread.join()
+        assert np.array_equal(other["front"].image, img)  # same frame from another thread
+    env = _gym().make("FetchPush-v4", render_mode="rgb_array", width=cam.width, height=cam.height)
+    env.reset(seed=0)
+    try:
+        assert np.abs(env.render().astype(int) - img).mean() < 1.0  # gymnasium's own view
+    finally:
+        env.close()
 
 
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
