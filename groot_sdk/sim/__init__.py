@@ -11,7 +11,8 @@ The contract of a plugin's ``make_sim`` (``groot_sdk_<robot>.sim:make_sim``)
   lifecycle. The first episode is set up (with ``seed``) by the time ``connect()`` returns,
   so the robot can be read right away. Embodiments with ``spec.state_dims`` (Fetch) also have a
   :class:`~groot_sdk.hardware.VectorSensor` named ``"state"`` that provides all of them.
-  Cameras are present only when ``render=True`` (rendering costs ~0.2 s per frame on a CPU).
+  Cameras are present only when ``render=True`` (a 640x480 frame costs 13-80 ms on a
+  2-core CPU with Mesa llvmpipe; see benchmarks/bench_sim.py).
 * **Time**: physics advances only when the robot is commanded. Each actuator ``write()``
   (and each ``hold()``) advances the simulation by exactly one low-level period,
   ``spec.rates.low_level_dt`` (Fetch: one ``env.step`` at 25 Hz; SO-101: 1/60 s; BHL and G1:
