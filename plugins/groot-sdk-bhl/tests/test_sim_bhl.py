@@ -297,3 +297,15 @@ def test_ten_seconds_through_deployer_within_limits(model_path, policy):
     assert not len(out), [SPEC.joint_names[i] for i in out]
     if policy == "sinusoid":
         assert np.ptp(positions, axis=0).max() > 0.1  # it moved
+
+
+def test_runs_are_deterministic():
+    def run() -> np.ndarray:
+        robot = make_sim(SPEC, seed=7, render=False)
+        with robot:
+            robot.enable()
+            for k in range(250):
+                robot.write(np.array(SPEC.defaults) + 0.2 * np.sin(0.05 * k + np.arange(22)))
+            return np.concatenate([robot.read_joints().position, robot.episodic.base_position()])
+
+    assert np.array_equal(run(), run())
