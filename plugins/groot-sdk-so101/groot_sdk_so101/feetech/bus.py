@@ -58,7 +58,8 @@ class FeetechBus:
     def open(self) -> None:
         serial = require("serial", "serial", "the SO-101 servo bus")
         try:
-            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0)
+            # a read returns as soon as a byte arrives; the timeout only bounds an idle wait
+            self._serial = serial.Serial(self.port, self.baudrate, timeout=0.005, write_timeout=1.0)
         except (OSError, serial.SerialException) as exc:
             raise FeetechError(f"cannot open servo bus {self.port}: {exc}") from exc
 
@@ -95,7 +96,6 @@ class FeetechBus:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            self._serial.timeout = min(remaining, 0.01)
             chunk = self._serial.read(max(1, self._serial.in_waiting))
             if chunk:
                 self._reader.feed(chunk)
