@@ -111,8 +111,10 @@ class RealtimeDeployer(Deployer):
         self.sync = cfg.sync or self.rate_hz <= 0 or policy.layout.action_horizon == 1
         self.assemble = ObservationAssembler(spec, policy.dialect, policy.batched, self.layout)
         self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
-        self.safety = SafetyFilter(spec, self.dt)
         horizon = self.layout.action_horizon
+        # a one-step policy (an RL controller) steps its targets once per policy step, as it
+        # was trained: bound that step by velocity_limit * policy_dt, not per control tick
+        self.safety = SafetyFilter(spec, max(self.dt, self.policy_dt) if horizon == 1 else self.dt)
         replan = cfg.replan_every or getattr(policy, "replan_every", None) or max(1, horizon // 2)
         self.replan_every = int(min(max(1, replan), horizon))
         self.blend = self.policy_dt if cfg.blend is None else cfg.blend
@@ -170,7 +172,12 @@ class RealtimeDeployer(Deployer):
                 if report.stop_reason:
                     break
             if not report.stop_reason:
-                report.stop_reason = self._stop_reason or "completed"
+                failed = report.extra.get("failed_episodes", 0)
+                report.stop_reason = self._stop_reason or (
+                    f"completed ({failed} episode(s) failed, e.g. a fall)"
+                    if failed
+                    else "completed"
+                )
         except _Stop as stop:
             report.stop_reason = stop.reason
             if stop.safety:
@@ -340,6 +347,10 @@ class RealtimeDeployer(Deployer):
                 self.on_status(self._status(ep, now, mode, report))
         if episodic is not None:
             success = getattr(episodic, "success", lambda: None)()
+            failed = getattr(episodic, "failed", None)
+            if failed is not None and failed():  # e.g. a humanoid fell: say so in the report
+                report.extra["failed_episodes"] = report.extra.get("failed_episodes", 0) + 1
+                self.events.append((tick * self.dt, "episode failed"))
         return success
 
     # -- pieces ------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ from groot_sdk.spec import EmbodimentSpec, Representation
 class ZeroPolicy(PolicyBackend):
     """Zeros for every action key: no motion for relative actions and Cartesian deltas."""
 
-    def __init__(self, spec: EmbodimentSpec) -> None:
+    def __init__(self, spec: EmbodimentSpec, video: bool = False) -> None:
         self.spec = spec
-        # no cameras: these baselines never look, so the loop need not render or resize
-        self._layout = attrs.evolve(ModalityLayout.from_spec(spec), video=())
+        # no cameras by default: these baselines never look, so the loop need not render;
+        # ``video=True`` asks for them anyway (to exercise camera and wire paths in tests)
+        layout = ModalityLayout.from_spec(spec)
+        self._layout = layout if video else attrs.evolve(layout, video=())
 
     @property
     def layout(self) -> ModalityLayout:
@@ -28,26 +30,37 @@ class ZeroPolicy(PolicyBackend):
 
 
 class HoldPolicy(ZeroPolicy):
-    """Repeat the observed state for absolute joint groups (zero deltas otherwise)."""
+    """Hold the pose observed at the start of the episode (zero deltas for other groups).
+
+    The pose is latched on the first call after :meth:`reset`: re-reading the measured pose
+    at every replan would let a joint that carries weight sag a little further each time.
+    """
+
+    def __init__(self, spec: EmbodimentSpec, video: bool = False) -> None:
+        super().__init__(spec, video)
+        self._pose: dict[str, np.ndarray] = {}
+
+    def reset(self, options=None) -> None:
+        self._pose = {}
 
     def get_action(self, observation: Observation) -> ActionChunk:
         chunk = super().get_action(observation)
         state_keys = {g.key for g in self.spec.observed_state_groups}
         for g in self.spec.action_groups:
             key = f"state.{g.key}"
-            if (
-                g.representation is Representation.ABSOLUTE
-                and g.key in state_keys
-                and key in observation
-            ):
+            if g.representation is not Representation.ABSOLUTE or g.key not in state_keys:
+                continue
+            if g.key not in self._pose and key in observation:
                 current = np.asarray(observation[key], np.float32).reshape(-1, g.size)[-1]
-                chunk[f"action.{g.key}"][:] = current
+                self._pose[g.key] = current.copy()
+            if g.key in self._pose:
+                chunk[f"action.{g.key}"][:] = self._pose[g.key]
         return chunk
 
 
-def zero(spec: EmbodimentSpec, **_: object) -> ZeroPolicy:
-    return ZeroPolicy(spec)
+def zero(spec: EmbodimentSpec, video: bool = False, **_: object) -> ZeroPolicy:
+    return ZeroPolicy(spec, video)
 
 
-def hold(spec: EmbodimentSpec, **_: object) -> HoldPolicy:
-    return HoldPolicy(spec)
+def hold(spec: EmbodimentSpec, video: bool = False, **_: object) -> HoldPolicy:
+    return HoldPolicy(spec, video)

@@ -21,7 +21,9 @@ def serve(so101_spec):
     started = []
 
     def start(**kwargs) -> PolicyServer:
-        server = PolicyServer(make_backend("hold", so101_spec), so101_spec, port=0, **kwargs)
+        server = PolicyServer(
+            make_backend("hold", so101_spec, {"video": True}), so101_spec, port=0, **kwargs
+        )
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         started.append((server, thread))
@@ -113,6 +115,10 @@ def test_parse_target():
 def test_server_refuses_bad_options_and_busy_ports(serve, so101_spec):
     server = serve(dialect="n1.6")
     with pytest.raises(OSError, match="cannot listen"):
-        PolicyServer(make_backend("hold", so101_spec), so101_spec, port=server.port)
+        PolicyServer(
+            make_backend("hold", so101_spec, {"video": True}), so101_spec, port=server.port
+        )
     with pytest.raises(ValueError, match="dialect"):
-        PolicyServer(make_backend("hold", so101_spec), so101_spec, port=0, dialect="n2")
+        PolicyServer(
+            make_backend("hold", so101_spec, {"video": True}), so101_spec, port=0, dialect="n2"
+        )

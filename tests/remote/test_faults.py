@@ -25,7 +25,7 @@ def _obs(spec):
 
 def test_kill_and_restart(wire, so101_spec):
     port = wire.free_port()
-    args = ("--embodiment", "so101", "--policy", "hold")
+    args = ("--embodiment", "so101", "--policy", "hold", "--policy-opt", "video=true")
     proc, _ = wire.start_serve(*args, port=port)
     timeout_ms = 500
     backend = make_backend(f"remote://127.0.0.1:{port}", so101_spec, {"timeout_ms": timeout_ms})

@@ -184,7 +184,7 @@ def servers(so101_spec, monkeypatch):
     limits = Limits.from_mb(1)
     out, threads = [], []
     for dialect in ("n1.6", "n1.5"):
-        backend = make_backend("hold", so101_spec)
+        backend = make_backend("hold", so101_spec, {"video": True})
         srv = PolicyServer(
             backend, so101_spec, port=0, dialect=dialect, api_token="tok", limits=limits
         )

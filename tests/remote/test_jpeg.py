@@ -34,7 +34,9 @@ def scene(h: int = 480, w: int = 640) -> np.ndarray:
 @pytest.fixture
 def server(so101_spec):
     def start(jpeg: bool, dialect: str = "n1.6") -> PolicyServer:
-        srv = PolicyServer(Recording(so101_spec), so101_spec, port=0, jpeg=jpeg, dialect=dialect)
+        srv = PolicyServer(
+            Recording(so101_spec, video=True), so101_spec, port=0, jpeg=jpeg, dialect=dialect
+        )
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         started.append(srv)
         return srv

@@ -64,7 +64,15 @@ class MinimalClient:
 
 def _serve(wire, dialect: str, *extra: str):
     return wire.start_serve(
-        "--embodiment", "so101", "--policy", "hold", "--dialect", dialect, *extra
+        "--embodiment",
+        "so101",
+        "--policy",
+        "hold",
+        "--policy-opt",
+        "video=true",
+        "--dialect",
+        dialect,
+        *extra,
     )
 
 

@@ -50,14 +50,14 @@ def _targets(chunk, spec):
 
 
 def _run(script, seconds, handover=0.5, async_arms=False, amplitude=1.0):
-    from groot_sdk_bhl.locomotion import onnx_rl, rl_spec
+    from groot_sdk_bhl.locomotion import onnx_rl
     from groot_sdk_bhl.sim import make_sim
     from groot_sdk_bhl.spec import SPEC
 
     from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
     from groot_sdk.policy.baselines import sinusoid
 
-    spec = rl_spec(SPEC)  # the deployer steps RL targets as the policy was trained
+    spec = SPEC  # the deployer bounds one-step policies per policy step itself
     robot = make_sim(spec, seed=0, render=False, model_path=str(MODEL))
     legs = onnx_rl(spec, path=str(LEGS))
     arms = sinusoid(SPEC, amplitude=amplitude, frequency=0.5)

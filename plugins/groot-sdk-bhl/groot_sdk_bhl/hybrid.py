@@ -23,8 +23,8 @@ allows. The legs never change owner; their velocity command switches as a step b
 range where it only stands - measured on the published policy: after a stop, a 0.5 m/s^2
 ramp to 0.3 m/s left the robot stepping in place).
 
-Run it like any backend at ``policy_hz = rl_hz`` (the deployer reads ``policy_hz``); with
-the deployer use :func:`~groot_sdk_bhl.locomotion.rl_spec` as for the RL policy alone.
+Run it like any backend at ``policy_hz = rl_hz`` (the deployer reads ``policy_hz``, and
+bounds a one-step backend's targets by ``velocity_limit * policy_dt``).
 """
 
 from __future__ import annotations

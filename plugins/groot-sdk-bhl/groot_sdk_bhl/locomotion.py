@@ -179,8 +179,8 @@ def rl_spec(spec: EmbodimentSpec) -> EmbodimentSpec:
     setpoint filter allows ``velocity_limit * dt`` per 250 Hz tick (0.04 rad for BHL's
     10 rad/s), the right guard for interpolated GR00T chunks; it lags the RL targets so much
     that the robot falls after ~8 s (measured). Scaled per RL step it walks; the PD loop
-    still bounds the joints' real speed. Run the deployer on ``rl_spec(SPEC)`` until it
-    applies velocity limits per step of a one-step backend itself.
+    still bounds the joints' real speed. The deployer now does this itself for one-step
+    backends; this view remains for code that drives the spec without the deployer.
     """
     import attrs
 

@@ -186,12 +186,10 @@ def test_published_policy_walks_forward_directly():
 
 @needs_policy
 def test_published_policy_walks_forward_through_deployer():
-    from groot_sdk_bhl.locomotion import rl_spec
-
     from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
     from groot_sdk.policy.factory import make_backend
 
-    spec = rl_spec(SPEC)
+    spec = SPEC  # the plain spec, as `groot run` uses it
     robot = make_sim(spec, seed=0, render=False, model_path=str(BHL_MODEL))
     policy = make_backend(str(BHL_POLICY), spec)
     lowest = []
