@@ -36,7 +36,7 @@ from groot_sdk.deploy.telemetry import TelemetryWriter, plot_timing
 from groot_sdk.deploy.timing import DeadlineClock
 from groot_sdk.deploy.trajectory import ChunkTrajectory
 from groot_sdk.embodiment import Embodiment
-from groot_sdk.errors import ActionError, ObservationError
+from groot_sdk.errors import ActionError, HardwareError, ObservationError
 from groot_sdk.hardware import Camera, Frame, JointState
 from groot_sdk.policy.actions import ActionDecoder, ActionMap, SafetyFilter, zero_order_mask
 from groot_sdk.policy.backend import PolicyBackend
@@ -74,6 +74,10 @@ class DeployConfig:
     status_every: float = 0.5  #: wall seconds between status callbacks
     rt_priority: int | None = None  #: SCHED_FIFO priority (1..99) for the loop thread (Linux)
     extra_options: dict[str, Any] = field(factory=dict)
+
+
+class _NoFrame(Exception):
+    """A camera had no fresh frame: skip this observation; the watchdog holds, then stops."""
 
 
 class _Stop(Exception):
@@ -287,9 +291,16 @@ class RealtimeDeployer(Deployer):
                     self.layout.action_horizon - self.replan_every + 1e-6
                 )
                 if due or self.recorder is not None:  # sensors are read only when needed
-                    joints, obs, frames, state = self._observe()
-                if self.recorder is not None:  # completed below with this tick's command
-                    record = (frames, state, now)
+                    try:
+                        joints, obs, frames, state = self._observe()
+                    except _NoFrame as exc:
+                        report.extra["camera_faults"] = report.extra.get("camera_faults", 0) + 1
+                        self.events.append((now, f"no observation: {exc}"))
+                        log.warning("t=%.3f s: %s", now, exc)
+                        due = False  # no request; the chunk runs out and the watchdog holds
+                    else:
+                        if self.recorder is not None:  # completed below with this command
+                            record = (frames, state, now)
                 if due:
                     self._obs_time = now
                     self.request_times.append(now)
@@ -369,7 +380,10 @@ class RealtimeDeployer(Deployer):
         frames: dict[str, Frame] = {}
         for s in self.robot.sensors.values():
             if isinstance(s, Camera) and s.camera in want:
-                frames[s.camera] = s.read()
+                try:
+                    frames[s.camera] = s.read()
+                except HardwareError as exc:  # no frame: hold rather than act blind
+                    raise _NoFrame(str(exc)) from exc
         imu = self._imu()
         extra = derived_state(
             self._derived, joints, None if imu is None else imu.read(), self.config.command

@@ -10,7 +10,7 @@ import pytest
 from groot_sdk.deploy import DeployConfig, RealtimeDeployer, run_policy
 from groot_sdk.embodiment import Embodiment, mock_embodiment
 from groot_sdk.errors import HardwareError
-from groot_sdk.hardware import MirrorJoints
+from groot_sdk.hardware import MirrorJoints, State
 from groot_sdk.modality import ModalityLayout
 from groot_sdk.policy.baselines import SinusoidPolicy
 from groot_sdk.policy.simple import HoldPolicy
@@ -306,3 +306,53 @@ def test_an_interrupted_episode_is_not_ended_for_the_recorder(so101_spec):
     assert report.safety_stops == 1 and report.steps == 5
     kinds = [c[0] for c in recorder.calls]
     assert kinds[0] == "start" and "step" in kinds and "end" not in kinds
+
+
+class _DroppingCamera:
+    """A camera that has no fresh frame for reads number ``first``..``last`` (1-based)."""
+
+    @staticmethod
+    def make(first, last):
+        from groot_sdk.hardware import SyntheticCamera
+
+        class Dropping(SyntheticCamera):
+            reads = 0
+
+            def read(self):  # transient: not a permanent fault, like OpenCVCamera
+                self._require("read", State.INACTIVE, State.ACTIVE)
+                Dropping.reads += 1
+                if first <= Dropping.reads <= last:
+                    raise HardwareError(f"camera '{self.camera}': no new frame for 0.50 s")
+                return self._read()
+
+        return Dropping
+
+
+class _LookingHold(HoldPolicy):
+    @property
+    def layout(self):
+        return ModalityLayout.from_spec(self.spec)
+
+
+def test_camera_without_frames_holds_then_resumes(so101_spec):
+    robot = mock_embodiment(so101_spec)
+    robot.sensors["wrist"] = _DroppingCamera.make(3, 5)("wrist", 64, 48)
+    config = DeployConfig(rate_hz=0, seconds=2.0, timeout=0.5, replan_every=1)
+    deployer = RealtimeDeployer(robot, _LookingHold(so101_spec), config)
+    report = deployer.run()
+    assert report.safety_stops == 0 and report.extra["camera_faults"] == 3
+    assert any("no observation: camera 'wrist'" in e for _, e in deployer.events)
+
+
+def test_camera_that_never_recovers_ends_in_a_safe_stop(so101_spec):
+    robot = mock_embodiment(so101_spec)
+    robot.sensors["wrist"] = _DroppingCamera.make(2, 10**9)("wrist", 64, 48)
+    config = DeployConfig(rate_hz=0, seconds=5.0, timeout=0.3)
+    deployer = RealtimeDeployer(robot, _LookingHold(so101_spec), config)
+    report = deployer.run()
+    events = [e for _, e in deployer.events]
+    assert report.safety_stops == 1 and "watchdog" in report.stop_reason
+    assert events.index(next(e for e in events if e.startswith("hold"))) < events.index(
+        "safe stop: watchdog"
+    )
+    assert joints_of(robot).safe
