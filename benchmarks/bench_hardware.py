@@ -27,26 +27,12 @@ import json
 import logging
 import platform
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import interleaved
 
 from groot_sdk.cli.commands.benchmark import summarize
-
-
-def _interleaved(timers: dict, calls: int, warmup: int, block: int = 10) -> dict[str, list[float]]:
-    for fn in timers.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in timers}
-    for _ in range(max(1, calls // block)):
-        for name, fn in timers.items():
-            for _ in range(block):
-                start = time.perf_counter()
-                fn()
-                samples[name].append((time.perf_counter() - start) * 1e3)
-    return samples
 
 
 def _bitwise_crc(data: bytes) -> int:
@@ -74,7 +60,7 @@ def bench_so101(calls: int, warmup: int) -> dict:
             robot.read_joints()
             robot.write(target)
 
-        samples = _interleaved(
+        samples = interleaved(
             {"so101 read": lambda: servos.bus.read_bytes(1, 56, 2), "so101 cycle": cycle},
             calls, warmup,
         )  # fmt: skip
@@ -95,7 +81,7 @@ def bench_bhl(calls: int, warmup: int) -> dict:
             robot.read_joints()
             robot.write(target)
 
-        samples = _interleaved(
+        samples = interleaved(
             {"bhl exchange": lambda: joints._exchange(joints._target), "bhl cycle": cycle},
             calls, warmup,
         )  # fmt: skip
@@ -134,7 +120,7 @@ def bench_g1(calls: int, warmup: int) -> dict:
         timers["g1 lowcmd publish"] = lambda: body.lowlevel.publish(cmd)
         timers["inspire read"] = lambda: hand.client.angles()
     try:
-        samples = _interleaved(timers, calls, warmup)
+        samples = interleaved(timers, calls, warmup)
     finally:
         if robot is not None:
             robot.close()

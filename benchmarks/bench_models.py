@@ -22,27 +22,12 @@ import json
 import logging
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import interleaved
 
 from groot_sdk.cli.commands.benchmark import summarize
-
-
-def _interleaved(timers: dict, calls: int, warmup: int, block: int = 10) -> dict[str, list[float]]:
-    """Time every row in turns of ``block`` calls, so background load hits all rows alike."""
-    for fn in timers.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in timers}
-    for _ in range(max(1, calls // block)):
-        for name, fn in timers.items():
-            for _ in range(block):
-                start = time.perf_counter()
-                fn()
-                samples[name].append((time.perf_counter() - start) * 1e3)
-    return samples
 
 
 def main() -> None:
@@ -83,7 +68,7 @@ def main() -> None:
         timers = {name: (lambda b=b: b.get_action(obs)) for name, b in backends.items()}
         for name in ("torch fp32", "onnx"):
             timers[f"{name} model"] = lambda b=backends[name]: b.infer(inputs, noise)
-        for name, samples in _interleaved(timers, args.calls, args.warmup).items():
+        for name, samples in interleaved(timers, args.calls, args.warmup).items():
             rows[name] = summarize(samples)
 
     base, base_model = rows["torch fp32"]["p50"], rows["torch fp32 model"]["p50"]

@@ -20,28 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import interleaved
 
 from groot_sdk.cli.commands.benchmark import summarize
 from groot_sdk.sim import configure_gl
 
 configure_gl()
-
-
-def _interleaved(timers: dict, calls: int, block: int = 10) -> dict[str, list[float]]:
-    for fn in timers.values():
-        fn()
-    samples: dict[str, list[float]] = {name: [] for name in timers}
-    for _ in range(max(1, calls // block)):
-        for name, fn in timers.items():
-            for _ in range(block):
-                start = time.perf_counter()
-                fn()
-                samples[name].append((time.perf_counter() - start) * 1e3)
-    return samples
 
 
 def _robot(name: str):
@@ -72,10 +59,10 @@ def bench(name: str, calls: int, frames: int) -> tuple[dict[str, list[float]], f
         f"{name} write": lambda: robot.write(target),
         f"{name} read": robot.read_joints,
     }
-    samples = _interleaved(timers, calls)
+    samples = interleaved(timers, calls)
     cam = next(s for s in robot.sensors.values() if hasattr(s, "camera"))
     cam.read()  # the first frame creates the GL context and uploads meshes
-    samples.update(_interleaved({f"{name} render": cam.read}, frames, block=1))
+    samples.update(interleaved({f"{name} render": cam.read}, frames, block=1))
     robot.close()
     return samples, spec.rates.low_level_dt * 1e3
 
