@@ -84,6 +84,37 @@ def check_mock_loop(spec: EmbodimentSpec, steps: int = 5) -> None:
         assert not errors, errors
 
 
+def run_through_deployer(
+    spec: EmbodimentSpec,
+    make,
+    policy: str,
+    seconds: float = 10.0,
+    sample=None,
+    **options,
+):
+    """Run backend ``policy`` on ``make(render)`` through the SDK's deployer, lock-step and as
+    fast as the simulator goes, rendering only when the policy takes video (as ``groot run``
+    does). ``sample(robot)`` is recorded at every tick (default: the joint positions).
+    Returns ``(robot, report, samples)``.
+    """
+    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
+    from groot_sdk.policy.factory import make_backend
+
+    backend = make_backend(policy, spec, options)
+    robot = make(bool(backend.layout.video))
+    robot.connect()
+    sample = sample or (lambda r: r.read_joints().position)
+    seen: list = []
+    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
+    deployer = RealtimeDeployer(
+        robot, backend, config, on_status=lambda _: seen.append(sample(robot))
+    )
+    try:
+        return robot, deployer.run(), np.array(seen)
+    finally:
+        robot.close()
+
+
 def _expect_spec_error(build, culprit: str) -> None:
     try:
         build()
@@ -149,4 +180,5 @@ __all__ = [
     "check_mock_loop",
     "check_roundtrip",
     "check_spec",
+    "run_through_deployer",
 ]

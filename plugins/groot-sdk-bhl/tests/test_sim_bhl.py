@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from groot_sdk.sim import configure_gl
+from groot_sdk.testing import run_through_deployer
 
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
@@ -260,24 +261,7 @@ def test_legs_only_policy_holds_arms_at_default():
 
 
 def _run_deployer(make, policy_name: str, seconds: float = 10.0):
-    """Run ``policy_name`` through the SDK's deployer (lock-step, as fast as possible) on
-    ``make(render)``, rendering only when the policy takes video (as ``groot run`` does).
-    Return the robot, the report and the measured joint positions at every tick."""
-    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
-    from groot_sdk.policy.factory import make_backend
-
-    policy = make_backend(policy_name, SPEC)
-    robot = make(bool(policy.layout.video))
-    robot.connect()
-    seen = []
-    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
-    deployer = RealtimeDeployer(
-        robot, policy, config, on_status=lambda _: seen.append(robot.read_joints().position)
-    )
-    try:
-        return robot, deployer.run(), np.array(seen)
-    finally:
-        robot.close()
+    return run_through_deployer(SPEC, make, policy_name, seconds)
 
 
 @pytest.mark.parametrize("model_path", MODELS)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from groot_sdk.sim import configure_gl
+from groot_sdk.testing import run_through_deployer
 
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("gymnasium_robotics", reason="needs the sim extra (gymnasium-robotics)")
@@ -177,24 +178,7 @@ def test_scripted_rejects_missing_state():
 
 
 def _run_deployer(make, policy_name: str, seconds: float = 10.0):
-    """Run ``policy_name`` through the SDK's deployer (lock-step, as fast as possible) on
-    ``make(render)``, rendering only when the policy takes video (as ``groot run`` does).
-    Return the robot, the report and the measured joint positions at every tick."""
-    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
-    from groot_sdk.policy.factory import make_backend
-
-    policy = make_backend(policy_name, SPEC)
-    robot = make(bool(policy.layout.video))
-    robot.connect()
-    seen = []
-    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
-    deployer = RealtimeDeployer(
-        robot, policy, config, on_status=lambda _: seen.append(_arm_qpos(robot))
-    )
-    try:
-        return robot, deployer.run(), np.array(seen)
-    finally:
-        robot.close()
+    return run_through_deployer(SPEC, make, policy_name, seconds, sample=_arm_qpos)
 
 
 def _arm_qpos(robot) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from groot_sdk.sim import configure_gl
+from groot_sdk.testing import run_through_deployer
 
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
@@ -124,38 +125,21 @@ def test_ten_seconds_on_stand_within_limits(model_path, policy):
 
 
 def _run_deployer(make, policy_name: str, seconds: float = 10.0, **options):
-    """Run ``policy_name`` through the SDK's deployer (lock-step, as fast as possible) on
-    ``make(render)``, rendering only when the policy takes video (as ``groot run`` does).
-    Return the robot, the report and the measured joint positions at every tick."""
-    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
-    from groot_sdk.policy.factory import make_backend
-
-    policy = make_backend(policy_name, SPEC, options)
-    robot = make(bool(policy.layout.video))
-    robot.connect()
-    seen = []
-    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
-    deployer = RealtimeDeployer(
-        robot, policy, config, on_status=lambda _: seen.append(robot.read_joints().position)
-    )
-    try:
-        return robot, deployer.run(), np.array(seen)
-    finally:
-        robot.close()
+    return run_through_deployer(SPEC, make, policy_name, seconds, **options)
 
 
 @pytest.mark.parametrize("model_path", MODELS)
-def test_ten_seconds_through_deployer_within_limits(model_path):
-    """The ``sinusoid`` baseline through the deployer, at amplitude 0.15: at its default 0.3
-    the published model's arms strike the torso and a hip strikes the pelvis, pushing joints
-    ~50 mrad past their limits (real self-collisions). ``hold`` through the deployer is not
-    run here: it re-targets to the measured pose every replan, so the loaded waist creeps
-    onto its stop (see the embodiment-level hold above, which holds one pose)."""
-    policy = "sinusoid"
+@pytest.mark.parametrize("policy", ["hold", "sinusoid"])
+def test_ten_seconds_through_deployer_within_limits(model_path, policy):
+    """``hold`` (the episode's first pose) and ``sinusoid`` through the deployer. The
+    sinusoid runs at amplitude 0.15: at its default 0.3 the published model's arms strike
+    the torso and a hip strikes the pelvis, pushing joints ~50 mrad past their limits (real
+    self-collisions)."""
+    options = {"amplitude": 0.15} if policy == "sinusoid" else {}
     robot, report, positions = _run_deployer(
         lambda render: make_sim(SPEC, task="gantry", seed=0, render=render, model_path=model_path),
         policy,
-        amplitude=0.15,
+        **options,
     )
     assert robot.episodic.time == pytest.approx(10.0)
     assert report.stop_reason == "completed" and report.safety_stops == 0, report.to_json()
