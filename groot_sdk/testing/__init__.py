@@ -115,6 +115,14 @@ def run_through_deployer(
         robot.close()
 
 
+def assert_within_limits(spec: EmbodimentSpec, positions: np.ndarray, tol: float = 0.0) -> None:
+    """Every row of ``positions`` (ticks x joints) lies within the joint limits (+- ``tol``);
+    the failure names the joints that left them."""
+    lo, hi = np.array(spec.lower) - tol, np.array(spec.upper) + tol
+    out = np.flatnonzero(((positions < lo) | (positions > hi)).any(axis=0))
+    assert not len(out), [spec.joint_names[i] for i in out]
+
+
 def _expect_spec_error(build, culprit: str) -> None:
     try:
         build()
@@ -176,6 +184,7 @@ class EmbodimentConformance:
 
 __all__ = [
     "EmbodimentConformance",
+    "assert_within_limits",
     "check_generated",
     "check_mock_loop",
     "check_roundtrip",

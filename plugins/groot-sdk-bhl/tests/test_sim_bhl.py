@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from groot_sdk.sim import configure_gl
-from groot_sdk.testing import run_through_deployer
+from groot_sdk.testing import assert_within_limits, run_through_deployer
 
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
@@ -274,9 +274,7 @@ def test_ten_seconds_through_deployer_within_limits(model_path, policy):
     assert robot.episodic.time == pytest.approx(10.0)
     assert report.stop_reason == "completed" and report.safety_stops == 0, report.to_json()
     assert len(positions) >= 10 * SPEC.rates.low_level_hz - 1
-    lo, hi = np.array(SPEC.lower) - LIMIT_TOL, np.array(SPEC.upper) + LIMIT_TOL
-    out = np.flatnonzero(((positions < lo) | (positions > hi)).any(axis=0))
-    assert not len(out), [SPEC.joint_names[i] for i in out]
+    assert_within_limits(SPEC, positions, LIMIT_TOL)
     if policy == "sinusoid":
         assert np.ptp(positions, axis=0).max() > 0.1  # it moved
 
