@@ -1,19 +1,26 @@
 """The Recoil CAN protocol (firmware >= 1.1.1): CANopen-like COB-IDs on 11-bit standard
-frames, ``COB-ID = (function << 7) | device_id``, little-endian payloads.
+frames, ``COB-ID = (function << 7) | device_id``, little-endian payloads. Device id 0 is a
+broadcast: every controller handles the frame and answers with its own id.
 
 ===========  ======  ==================================================================
 function     code    payload
 ===========  ======  ==================================================================
 NMT          0x0     ``[mode:u8, device_id:u8]`` set the controller's mode
-TX PDO 1     0x3     ping reply: ``[0xCA]``
-RX PDO 1     0x4     ping: ``[0xCA]``
+SYNC_EMCY    0x1     any; answered on COB-ID ``device_id`` (function 0) with ``[device_id]``
+TX PDO 1     0x3     ping reply: the request's 8 data bytes echoed, always DLC 8
+RX PDO 1     0x4     ping: ``[0xCA]`` (any payload, DLC 0..8, is echoed)
 TX PDO 2     0x5     feedback ``<ff``: measured position [rad], velocity [rad/s]
 RX PDO 2     0x6     command ``<ff``: target position [rad], velocity [rad/s]
-TX SDO       0xB     parameter value in bytes 0..3
+TX PDO 3     0x7     feedback ``<ff``: measured position [rad], torque [N m]
+RX PDO 3     0x8     command ``<ff``: target position [rad], feed-forward torque [N m]
+TX SDO       0xB     parameter value, DLC 4
 RX SDO       0xC     read ``[0x40, id:u16]``; write ``[0x20, id:u16, 0, value:4B]``
 FLASH        0xD     ``[1]`` store settings, ``[2]`` load settings
 HEARTBEAT    0xE     empty: feeds the controller's watchdog
 ===========  ======  ==================================================================
+
+Only SYNC_EMCY, RX PDO 1/2/3 and an SDO read are answered; pings, PDO 2/3 and heartbeats
+feed the watchdog (firmware ``MotorController_handleCANMessage``).
 """
 
 from __future__ import annotations
@@ -26,6 +33,11 @@ from attrs import frozen
 DEVICE_ID_MASK = 0x7F
 FUNC_SHIFT = 7
 PING_MAGIC = 0xCA
+PING_REPLY_DLC = 8  #: the firmware echoes two 32-bit words whatever the request's DLC
+SDO_REPLY_DLC = 4
+#: ``sizeof(MotorController)``: an SDO id at or past it is refused (the published lowlevel
+#: ``Parameter`` table ends at 0x348)
+PARAM_END = 0x348
 SDO_WRITE = 0x01 << 5
 SDO_READ = 0x02 << 5
 
@@ -38,6 +50,10 @@ class Function(enum.IntEnum):
     RECEIVE_PDO_1 = 0x4
     TRANSMIT_PDO_2 = 0x5
     RECEIVE_PDO_2 = 0x6
+    TRANSMIT_PDO_3 = 0x7
+    RECEIVE_PDO_3 = 0x8
+    TRANSMIT_PDO_4 = 0x9
+    RECEIVE_PDO_4 = 0xA
     TRANSMIT_SDO = 0xB
     RECEIVE_SDO = 0xC
     FLASH = 0xD
@@ -53,6 +69,25 @@ class Mode(enum.IntEnum):
     TORQUE = 0x11
     VELOCITY = 0x12
     POSITION = 0x13
+    VABC_OVERRIDE = 0x20
+    VALPHABETA_OVERRIDE = 0x21
+    VQD_OVERRIDE = 0x22
+    DEBUG = 0x80
+
+
+#: modes the firmware enters only from IDLE or another of these (else IDLE + INVALID_MODE)
+CLOSED_LOOP_MODES = frozenset(
+    {
+        Mode.DAMPING,
+        Mode.POSITION,
+        Mode.VELOCITY,
+        Mode.TORQUE,
+        Mode.CURRENT,
+        Mode.VABC_OVERRIDE,
+        Mode.VALPHABETA_OVERRIDE,
+        Mode.VQD_OVERRIDE,
+    }
+)
 
 
 class ErrorBit(enum.IntFlag):
@@ -74,7 +109,7 @@ class ErrorBit(enum.IntFlag):
 
 
 def describe_error(bits: int) -> str:
-    return ", ".join(b.name.lower() for b in ErrorBit if bits & b) or f"0x{bits:x}"
+    return ", ".join(str(b.name).lower() for b in ErrorBit if bits & b) or f"0x{bits:x}"
 
 
 class Param(enum.IntEnum):
@@ -96,7 +131,11 @@ class Param(enum.IntEnum):
     POSITION_LIMIT_LOWER = 0x038
     POSITION_LIMIT_UPPER = 0x03C
     POSITION_OFFSET = 0x040
+    TORQUE_TARGET = 0x044
     TORQUE_MEASURED = 0x048
+    VELOCITY_TARGET = 0x050
+    VELOCITY_MEASURED = 0x054
+    POSITION_TARGET = 0x05C
     POSITION_MEASURED = 0x060
     BUS_VOLTAGE_MEASURED = 0x100
 
@@ -147,6 +186,18 @@ def ping(device_id: int) -> Frame:
     return Frame(cob_id(Function.RECEIVE_PDO_1, device_id), bytes([PING_MAGIC]))
 
 
+def ping_reply(device_id: int, request: bytes) -> Frame:
+    """The firmware copies 8 bytes from its receive buffer whatever the request's DLC; bytes
+    past the request are stack leftovers on the device, zeros here."""
+    data = bytes(request[:PING_REPLY_DLC]).ljust(PING_REPLY_DLC, b"\0")
+    return Frame(cob_id(Function.TRANSMIT_PDO_1, device_id), data)
+
+
+def sync_reply(device_id: int) -> Frame:
+    """The answer to SYNC_EMCY: function 0 (the NMT COB-ID), payload ``[device_id]``."""
+    return Frame(cob_id(Function.NMT, device_id), bytes([device_id]))
+
+
 def heartbeat(device_id: int) -> Frame:
     return Frame(cob_id(Function.HEARTBEAT, device_id), b"")
 
@@ -159,9 +210,17 @@ def pdo2_feedback(device_id: int, position: float, velocity: float) -> Frame:
     return Frame(cob_id(Function.TRANSMIT_PDO_2, device_id), struct.pack("<ff", position, velocity))
 
 
+def pdo3_command(device_id: int, position: float, torque: float = 0.0) -> Frame:
+    return Frame(cob_id(Function.RECEIVE_PDO_3, device_id), struct.pack("<ff", position, torque))
+
+
+def pdo3_feedback(device_id: int, position: float, torque: float) -> Frame:
+    return Frame(cob_id(Function.TRANSMIT_PDO_3, device_id), struct.pack("<ff", position, torque))
+
+
 def unpack_pair(data: bytes) -> tuple[float, float]:
     if len(data) != 8:
-        raise ValueError(f"PDO 2 payload must be 8 bytes, got {len(data)}")
+        raise ValueError(f"PDO payload must be 8 bytes, got {len(data)}")
     return struct.unpack("<ff", data)
 
 

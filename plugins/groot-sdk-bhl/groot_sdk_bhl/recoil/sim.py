@@ -1,7 +1,10 @@
 """Simulated Recoil controllers on python-can's ``virtual`` interface.
 
-Each controller answers pings, NMT mode changes, SDO reads/writes and PDO 2 commands like
-the firmware does, and moves a joint under its own PD law (position mode), damping, or not
+Each controller answers what the Recoil firmware answers, with the same COB-ID, DLC and
+payload (``MotorController_handleCANMessage`` in uncertainty-cc/Recoil-Motor-Controller,
+B-G431B-ESC1, commit c8521f5): pings (8-byte echo), SYNC, NMT mode changes (with the
+firmware's transition rules), SDO reads/writes and PDO 2/3 commands, to its own id and to
+the broadcast id 0. It moves a joint under its own PD law (position mode), damping, or not
 at all (idle). A watchdog drops a controller that stops hearing commands into damping.
 Faults: missing feedback, error flags (the ERROR parameter), bus errors (error frames in
 place of replies).
@@ -37,6 +40,7 @@ class SimController:
         self.mode = rp.Mode.IDLE
         self.position, self.velocity = float(position), 0.0
         self.target, self.target_velocity = float(position), 0.0
+        self.torque_target, self.torque = 0.0, 0.0
         self.params: dict[int, float | int] = {
             rp.Param.DEVICE_ID: device_id,
             rp.Param.FIRMWARE_VERSION: 0x20250226,
@@ -50,6 +54,40 @@ class SimController:
         }
         self.last_command = time.monotonic()
         self._stamp = time.monotonic()
+
+    def flag(self, bit: rp.ErrorBit) -> None:
+        self.params[rp.Param.ERROR] = int(self.params[rp.Param.ERROR]) | bit
+
+    def set_mode(self, requested: int, now: float) -> None:
+        """``MotorController_setMode``: an unknown mode, or a closed-loop mode asked for from
+        DISABLED or CALIBRATION, leaves the controller in IDLE with INVALID_MODE set."""
+        if requested == self.mode:
+            return
+        try:
+            mode = rp.Mode(requested)
+        except ValueError:
+            mode = None
+        entered_from = (rp.Mode.IDLE, *rp.CLOSED_LOOP_MODES)
+        if mode is None or (mode in rp.CLOSED_LOOP_MODES and self.mode not in entered_from):
+            self.mode = rp.Mode.IDLE
+            self.flag(rp.ErrorBit.INVALID_MODE)
+            return
+        self.mode = mode
+        if mode == rp.Mode.POSITION:
+            self.last_command = now
+
+    def read(self, param: int) -> float | int:
+        """The value an SDO read returns (live values for what the sim moves)."""
+        live: dict[int, float | int] = {
+            rp.Param.MODE: int(self.mode),
+            rp.Param.POSITION_MEASURED: self.position,
+            rp.Param.VELOCITY_MEASURED: self.velocity,
+            rp.Param.TORQUE_MEASURED: self.torque,
+            rp.Param.POSITION_TARGET: self.target,
+            rp.Param.VELOCITY_TARGET: self.target_velocity,
+            rp.Param.TORQUE_TARGET: self.torque_target,
+        }
+        return live[param] if param in live else self.params.get(param, 0)
 
     def step(self, now: float) -> None:
         dt = min(now - self._stamp, 0.05)
@@ -66,14 +104,17 @@ class SimController:
         for _ in range(max(1, round(dt / SUBSTEP))):
             h = dt / max(1, round(dt / SUBSTEP))
             if self.mode == rp.Mode.POSITION:
-                tau = kp * (self.target - self.position) + kd * (
-                    self.target_velocity - self.velocity
+                tau = (
+                    kp * (self.target - self.position)
+                    + kd * (self.target_velocity - self.velocity)
+                    + self.torque_target
                 )
                 tau = max(-limit, min(limit, tau))
             elif self.mode == rp.Mode.DAMPING:
                 tau = -DAMPING_KD * self.velocity
             else:
                 tau = -0.01 * self.velocity  # friction only
+            self.torque = tau
             self.velocity += tau / INERTIA * h
             self.position += self.velocity * h
 
@@ -165,42 +206,66 @@ class SimulatedRecoilBus:
         return True
 
     def _handle(self, frame: rp.Frame, now: float) -> list[rp.Frame | None]:
-        function, device_id = frame.function, frame.device_id
-        c = self.controllers.get(device_id)
-        if c is None:
+        """Every controller the frame addresses handles it (id 0: all of them)."""
+        if frame.device_id == 0:
+            targets = list(self.controllers.values())
+        else:
+            c = self.controllers.get(frame.device_id)
+            targets = [c] if c is not None else []
+        return [r for c in targets for r in self._handle_one(c, frame, now)]
+
+    def _handle_one(self, c: SimController, frame: rp.Frame, now: float) -> list[rp.Frame | None]:
+        function, data, F = frame.function, frame.data, rp.Function
+        if function == F.NMT:
+            if not data:
+                c.flag(rp.ErrorBit.CAN_RX_FAULT)
+            elif len(data) >= 2 and data[1] == c.id:
+                c.set_mode(data[0], now)
             return []
-        data = frame.data
-        if function == rp.Function.NMT and len(data) == 2 and data[1] == device_id:
-            try:
-                c.mode = rp.Mode(data[0])
-            except ValueError:
-                c.params[rp.Param.ERROR] = int(c.params[rp.Param.ERROR]) | rp.ErrorBit.INVALID_MODE
-            if c.mode == rp.Mode.POSITION:
-                c.last_command = now
-            return []
-        if function == rp.Function.HEARTBEAT:
+        if function == F.SYNC_EMCY:
+            return [rp.sync_reply(c.id)]
+        if function == F.HEARTBEAT:
             c.last_command = now
             return []
-        if function == rp.Function.RECEIVE_PDO_1 and data[:1] == bytes([rp.PING_MAGIC]):
-            return [rp.Frame(rp.cob_id(rp.Function.TRANSMIT_PDO_1, device_id), data[:1])]
-        if function == rp.Function.RECEIVE_SDO and len(data) >= 3:
-            opcode, param = data[0], int.from_bytes(data[1:3], "little")
-            if opcode == rp.SDO_READ:
-                value = (
-                    c.position if param == rp.Param.POSITION_MEASURED else c.params.get(param, 0)
-                )
-                if param == rp.Param.MODE:
-                    value = int(c.mode)
-                return [rp.sdo_reply(device_id, param, value)]
-            if opcode == rp.SDO_WRITE and len(data) == 8:
+        if function == F.RECEIVE_PDO_1:
+            c.last_command = now
+            return [rp.ping_reply(c.id, data)]
+        if function == F.RECEIVE_SDO:
+            return self._sdo(c, data)
+        if function in (F.RECEIVE_PDO_2, F.RECEIVE_PDO_3) and len(data) == 8:
+            first, second = rp.unpack_pair(data)
+            c.target = first
+            if function == F.RECEIVE_PDO_2:
+                c.target_velocity = second
+            else:
+                c.torque_target = second
+            c.last_command = now
+            if self._take(c.id, Fault.MISSING_FEEDBACK):
+                return []
+            if self._take(c.id, Fault.BUS_ERROR):
+                return [None]
+            if function == F.RECEIVE_PDO_2:
+                return [rp.pdo2_feedback(c.id, c.position, c.velocity)]
+            return [rp.pdo3_feedback(c.id, c.position, c.torque)]
+        return []
+
+    @staticmethod
+    def _sdo(c: SimController, data: bytes) -> list[rp.Frame | None]:
+        """``MotorController_handleSDO``: a read answers 4 bytes; a write, none; an empty
+        frame, an id past the config or an unknown command sets CAN_RX_FAULT."""
+        if len(data) < 3:
+            if not data:
+                c.flag(rp.ErrorBit.CAN_RX_FAULT)
+            return []
+        opcode, param = data[0], int.from_bytes(data[1:3], "little")
+        if param >= rp.PARAM_END:
+            c.flag(rp.ErrorBit.CAN_RX_FAULT)
+            return []
+        if opcode >> 5 == rp.SDO_WRITE >> 5:
+            if len(data) == 8:
                 c.params[param] = rp.decode_value(param, data[4:8])
             return []
-        if function == rp.Function.RECEIVE_PDO_2 and len(data) == 8:
-            c.target, c.target_velocity = rp.unpack_pair(data)
-            c.last_command = now
-            if self._take(device_id, Fault.MISSING_FEEDBACK):
-                return []
-            if self._take(device_id, Fault.BUS_ERROR):
-                return [None]
-            return [rp.pdo2_feedback(device_id, c.position, c.velocity)]
+        if opcode >> 5 == rp.SDO_READ >> 5:
+            return [rp.sdo_reply(c.id, param, c.read(param))]
+        c.flag(rp.ErrorBit.CAN_RX_FAULT)
         return []
