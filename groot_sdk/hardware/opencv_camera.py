@@ -170,11 +170,13 @@ def cameras_from_options(spec, options: Mapping[str, Any], *, fake: bool = False
     a warning) on real hardware.
     """
     from groot_sdk.hardware.mock import SyntheticCamera
+    from groot_sdk.hardware.options import validate_camera_source
 
     cameras: dict[str, Camera] = {}
     for cam in spec.cameras:
         source = options.get(f"camera_{cam.name}")
         if source is not None:
+            source = validate_camera_source(cam.name, source)
             cameras[cam.name] = OpenCVCamera(
                 cam.name, source, width=cam.width, height=cam.height, fps=cam.fps,
                 resize=(cam.width, cam.height),

@@ -24,11 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from groot_sdk.embodiment import Embodiment
 from groot_sdk.errors import HardwareError, SpecError
 from groot_sdk.hardware import Actuator, Component, JointCommand, JointEncoder, JointState
+from groot_sdk.hardware import options as opt
 from groot_sdk.spec import EmbodimentSpec
 from groot_sdk_bhl.recoil import protocol as rp
 from groot_sdk_bhl.recoil.bus import RecoilBus, RecoilError
@@ -252,6 +254,47 @@ def _channels(can: Any) -> list[str]:
     return channels
 
 
+def _can_channels(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    items = value.split(",") if isinstance(value, str) else value
+    if (
+        not isinstance(items, (list, tuple))
+        or not items
+        or not all(isinstance(c, str) and c.strip() and len(c) <= 64 for c in items)
+    ):
+        raise opt.OptionError(f"option can must be channel names like can0,can1,..., got {value!r}")
+
+
+@attrs.frozen
+class BhlOptions:
+    """``make_hardware`` / ``--hw`` options (joints and IMU), each checked when built."""
+
+    can: Any = attrs.field(default=None, validator=_can_channels)
+    interface: str = opt.text_field("socketcan")  #: python-can interface
+    fake: bool = opt.bool_field(False)
+    calibration: str | None = attrs.field(
+        default=None,
+        converter=opt._to_text,
+        validator=attrs.validators.optional([attrs.validators.instance_of(str), opt.existing_file]),
+    )
+    timeout_s: float = opt.float_field(0.005, gt=0.0, le=10.0)
+    retries: int = opt.int_field(2, ge=0, le=10)
+    startup_s: float = opt.float_field(2.0, ge=0.0, le=60.0)  #: ramp to the default pose
+    rate_hz: float | None = opt.float_field(None, gt=0.0, le=10_000.0, optional=True)
+    error_poll_every: int = opt.int_field(1, ge=0, le=100_000)
+    imu_port: str | None = opt.text_field(None, optional=True)
+    imu_protocol: str = opt.text_field("wit", choices=("wit", "bno085"))
+    imu_baudrate: int | None = opt.int_field(None, ge=1_200, le=4_000_000, optional=True)
+
+
+JOINT_OPTIONS = {
+    "can", "interface", "fake", "calibration", "timeout_s", "retries", "startup_s", "rate_hz",
+    "error_poll_every",
+}  # fmt: skip
+IMU_OPTIONS = {"imu_port", "imu_protocol", "imu_baudrate"}
+
+
 def make_joints(
     spec: EmbodimentSpec,
     *,
@@ -265,15 +308,31 @@ def make_joints(
     rate_hz: float | None = None,
     error_poll_every: int = 1,
 ) -> BhlJoints:
+    o = opt.parse_options(
+        BhlOptions,
+        {
+            "can": can,
+            "interface": interface,
+            "fake": fake,
+            "calibration": calibration,
+            "timeout_s": timeout_s,
+            "retries": retries,
+            "startup_s": startup_s,
+            "rate_hz": rate_hz,
+            "error_poll_every": error_poll_every,
+        },
+        "bhl hardware",
+    )
+    calibration, timeout_s, interface = o.calibration, o.timeout_s, o.interface
     cal = (
         JointCalibration.load(calibration, spec)
         if calibration is not None
         else JointCalibration.default(spec)
     )
     directions, offsets = cal.arrays()
-    channels = _channels(can)
+    channels = _channels(o.can)
     owned: list[Any] = []
-    if fake:
+    if o.fake:
         from groot_sdk_bhl.recoil.sim import SimulatedRecoilBus
 
         interface = "virtual"
@@ -297,7 +356,7 @@ def make_joints(
                 interface=interface,
                 name=BUS_NAMES[b],
                 timeout_s=timeout_s,
-                retries=retries,
+                retries=o.retries,
                 labels=labels,
             )
         )
@@ -306,18 +365,11 @@ def make_joints(
         buses,
         directions=directions,
         offsets=offsets,
-        startup_s=startup_s,
-        rate_hz=rate_hz,
-        error_poll_every=error_poll_every,
+        startup_s=o.startup_s,
+        rate_hz=o.rate_hz,
+        error_poll_every=o.error_poll_every,
         owned=owned,
     )
-
-
-JOINT_OPTIONS = {
-    "can", "interface", "fake", "calibration", "timeout_s", "retries", "startup_s", "rate_hz",
-    "error_poll_every",
-}  # fmt: skip
-IMU_OPTIONS = {"imu_port", "imu_protocol", "imu_baudrate"}
 
 
 def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
@@ -327,25 +379,21 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     from groot_sdk.hardware.opencv_camera import cameras_from_options
     from groot_sdk_bhl.imu import SerialImu, SimulatedImu
 
-    fake = bool(options.get("fake"))
-    unknown = sorted(
-        set(options) - JOINT_OPTIONS - IMU_OPTIONS - {f"camera_{c.name}" for c in spec.cameras}
-    )
-    if unknown:
-        raise SpecError(f"bhl hardware: unknown options {unknown}")
+    cameras = {f"camera_{c.name}" for c in spec.cameras}
+    o = opt.parse_options(BhlOptions, options, "bhl hardware", allowed=cameras.__contains__)
+    fake = o.fake
+    camera_sensors = cameras_from_options(spec, options, fake=fake)  # checked before devices
     joints = make_joints(spec, **{k: v for k, v in options.items() if k in JOINT_OPTIONS})
     sensors: dict[str, Any] = {"joints": joints}
-    protocol = options.get("imu_protocol", "wit")
-    imu_port = options.get("imu_port")
+    protocol = o.imu_protocol
+    imu_port = o.imu_port
     if fake and imu_port is None:
         sim_imu = SimulatedImu(protocol).start()
         joints._owned.append(sim_imu)
         imu_port = sim_imu.port
     if imu_port is not None:
-        sensors["imu"] = SerialImu(
-            "imu", imu_port, protocol=protocol, baudrate=options.get("imu_baudrate")
-        )
-    sensors.update(cameras_from_options(spec, options, fake=fake))
+        sensors["imu"] = SerialImu("imu", imu_port, protocol=protocol, baudrate=o.imu_baudrate)
+    sensors.update(camera_sensors)
     return Embodiment(spec, sensors, {"joints": joints})
 
 

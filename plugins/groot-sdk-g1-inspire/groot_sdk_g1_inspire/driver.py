@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from groot_sdk.embodiment import Embodiment
@@ -33,6 +34,7 @@ from groot_sdk.hardware import (
     JointEncoder,
     JointState,
 )
+from groot_sdk.hardware import options as opt
 from groot_sdk.spec import EmbodimentSpec
 from groot_sdk_g1_inspire.dds.messages import NUM_MOTORS, LowCmd, LowState
 from groot_sdk_g1_inspire.inspire import registers as reg
@@ -316,41 +318,82 @@ class InspireHand(JointEncoder, Actuator):
 
 
 # -- assembly -------------------------------------------------------------------------------------
-def _hand_addresses(options: dict) -> tuple[str, str] | None:
-    if "hand_left" in options or "hand_right" in options:
-        return options.get("hand_left"), options.get("hand_right")
-    value = options.get("hand_address")
+def _hand_addresses(o: G1Options) -> tuple[str | None, str | None] | None:
+    if o.hand_left is not None or o.hand_right is not None:
+        return o.hand_left, o.hand_right
+    value = o.hand_address
     if value is None:
         return None
     parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
-    if len(parts) != 2:
-        raise SpecError(f"hand_address needs two addresses (left,right), got {value!r}")
+    if len(parts) != 2 or not all(isinstance(p, str) and p for p in parts):
+        raise opt.OptionError(f"hand_address needs two addresses (left,right), got {value!r}")
     return parts[0], parts[1]
 
 
 def _split(address: str, default_port: int = 6000) -> tuple[str, int]:
     host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
-    return (host, int(port)) if port else (address, default_port)
+    if not port:
+        return address, default_port
+    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise opt.OptionError(f"hand address {address!r} must be HOST[:PORT] (port 1..65535)")
+    return host, int(port)
 
 
-OPTIONS = {
-    "network_interface", "domain_id", "hand_address", "hand_left", "hand_right", "fake",
-    "rate_hz", "state_timeout_s", "release_mode", "hand_speed", "hand_force", "hand_timeout_s",
-}  # fmt: skip
+def _addresses(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, str) and value.strip() and len(value) <= opt.MAX_TEXT:
+        return
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return
+    raise opt.OptionError(f"option {attribute.name} must be 'IP[:PORT],IP[:PORT]', got {value!r}")
+
+
+@attrs.frozen
+class G1Options:
+    """``make_hardware`` / ``--hw`` options, each checked when built (``None``: the default
+    for real or fake hardware)."""
+
+    network_interface: str | None = opt.text_field(None, optional=True)
+    domain_id: int | None = opt.int_field(None, ge=0, le=232, optional=True)  #: DDS domain
+    hand_address: Any = attrs.field(default=None, validator=_addresses)
+    hand_left: str | None = opt.text_field(None, optional=True)
+    hand_right: str | None = opt.text_field(None, optional=True)
+    fake: bool = opt.bool_field(False)
+    rate_hz: float | None = opt.float_field(None, gt=0.0, le=2_000.0, optional=True)
+    state_timeout_s: float | None = opt.float_field(None, gt=0.0, le=10.0, optional=True)
+    release_mode: bool = opt.bool_field(False)
+    hand_speed: int = opt.int_field(1000, ge=0, le=1000)
+    hand_force: int = opt.int_field(500, ge=0, le=1000)
+    hand_timeout_s: float | None = opt.float_field(None, gt=0.0, le=10.0, optional=True)
+
+
+OPTIONS = {a.name for a in attrs.fields(G1Options)}
 
 
 def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     """Options: ``network_interface`` (eth0), ``domain_id`` (0), ``hand_address``
     ("IP[:PORT],IP[:PORT]", left first) or ``hand_left``/``hand_right``, ``fake``,
     ``rate_hz`` (500), ``state_timeout_s``, ``release_mode`` (release Unitree's built-in
-    controller first), ``hand_speed``/``hand_force`` (0..1000), ``camera_<name>``."""
+    controller first), ``hand_speed``/``hand_force`` (0..1000), ``camera_<name>``
+    (see :class:`G1Options`)."""
     from groot_sdk.hardware.opencv_camera import cameras_from_options
     from groot_sdk_g1_inspire.dds.channel import G1LowLevel
 
-    unknown = sorted(set(options) - OPTIONS - {f"camera_{c.name}" for c in spec.cameras})
-    if unknown:
-        raise SpecError(f"g1_inspire hardware: unknown options {unknown}")
-    fake = bool(options.get("fake"))
+    cameras = {f"camera_{c.name}" for c in spec.cameras}
+    o = opt.parse_options(G1Options, options, "g1_inspire hardware", allowed=cameras.__contains__)
+    fake = o.fake
+    camera_sensors = cameras_from_options(spec, options, fake=fake)  # checked before devices
+    real_addresses = None if fake else _hand_addresses(o)
+    if not fake:  # before any DDS participant or socket is made
+        if real_addresses is None:
+            raise SpecError(
+                "g1_inspire needs hand_address='LEFT_IP[:PORT],RIGHT_IP[:PORT]' (or fake)"
+            )
+        for side, a in zip(("left", "right"), real_addresses):
+            if a is None:
+                raise SpecError(f"g1_inspire: no address for the {side} hand")
+            _split(a)
     body_owned: list[Any] = []
     hand_owned: list[list[Any]] = [[], []]
     if fake:
@@ -358,26 +401,26 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
         from groot_sdk_g1_inspire.inspire.sim import SimulatedInspireHand
 
         # a per-process domain: tests running side by side must not hear each other
-        domain = int(options.get("domain_id", 100 + os.getpid() % 100))
-        interface = options.get("network_interface", "lo")
+        domain = o.domain_id if o.domain_id is not None else 100 + os.getpid() % 100
+        interface = o.network_interface or "lo"
         body_owned.append(SimulatedG1(domain_id=domain, interface=interface).start())
         hands = [SimulatedInspireHand().start() for _ in range(2)]
         hand_owned = [[hands[0]], [hands[1]]]
         addresses: tuple[str | None, str | None] | None = tuple(
             f"127.0.0.1:{h.port}" for h in hands
         )  # type: ignore[assignment]
-        rate = float(options.get("rate_hz", 100.0))
+        rate = o.rate_hz or 100.0
     else:
-        domain = int(options.get("domain_id", 0))
-        interface = options.get("network_interface")
-        addresses = _hand_addresses(options)
-        rate = float(options.get("rate_hz", 500.0))
+        domain = o.domain_id or 0
+        interface = o.network_interface
+        addresses = real_addresses
+        rate = o.rate_hz or 500.0
     body = G1Body(
         spec,
         G1LowLevel(domain, interface),
         rate_hz=rate,
-        state_timeout_s=float(options.get("state_timeout_s", 0.1 if not fake else 0.5)),
-        release_mode=bool(options.get("release_mode", False)),
+        state_timeout_s=o.state_timeout_s or (0.1 if not fake else 0.5),
+        release_mode=o.release_mode,
         owned=body_owned,
     )
     sensors: dict[str, Any] = {"body": body, "imu": G1Imu("imu", body)}
@@ -395,14 +438,14 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
                 host,
                 port,
                 name="left" if k == 0 else "right",
-                timeout_s=float(options.get("hand_timeout_s", 0.1 if not fake else 0.5)),
+                timeout_s=o.hand_timeout_s or (0.1 if not fake else 0.5),
             ),
-            speed=int(options.get("hand_speed", 1000)),
-            force=int(options.get("hand_force", 500)),
+            speed=o.hand_speed,
+            force=o.hand_force,
             owned=hand_owned[k],
         )
         sensors[hand.name] = actuators[hand.name] = hand
-    sensors.update(cameras_from_options(spec, options, fake=fake))
+    sensors.update(camera_sensors)
     return Embodiment(spec, sensors, actuators)
 
 

@@ -10,16 +10,20 @@ Safe state (``disable``): torque off, broadcast to every servo and then confirme
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 from groot_sdk.embodiment import Embodiment
 from groot_sdk.errors import HardwareError, SpecError
 from groot_sdk.hardware import Actuator, Component, JointCommand, JointEncoder, JointState
+from groot_sdk.hardware import options as opt
 from groot_sdk.spec import EmbodimentSpec
 from groot_sdk_so101.feetech import protocol as p
 from groot_sdk_so101.feetech.bus import FeetechBus, FeetechError, NoReplyError, ServoFaultError
@@ -64,6 +68,8 @@ class So101Servos(JointEncoder, Actuator):
         calibration.check_covers(spec, ids)
         self.calibration = calibration
         self.convert = TickConverter(spec, calibration)
+        if max_step_rad is not None and not 0 < max_step_rad <= math.pi:  # NaN fails too
+            raise opt.OptionError(f"option max_step_rad must be in (0, pi], got {max_step_rad!r}")
         self.max_step_rad = max_step_rad
         self._lower = np.array(spec.lower, np.float32)
         self._upper = np.array(spec.upper, np.float32)
@@ -211,12 +217,38 @@ def _load_calibration(spec, calibration, robot_id: str, fake: bool) -> Calibrati
     if calibration is None and fake:
         return Calibration.default_for(spec, SERVO_IDS)
     path = Path(calibration) if calibration is not None else default_path(robot_id)
-    if not path.exists():
+    if not path.is_file():
         raise SpecError(
             f"no SO-101 calibration at {path}: run `groot calibrate so101 --port PORT` "
             "(or pass calibration=PATH)"
         )
     return Calibration.load(path)
+
+
+#: baud rates an STS3215 can be set to (its BAUD_RATE register, Feetech's memory table)
+BAUDRATES = (1_000_000, 500_000, 250_000, 128_000, 115_200, 76_800, 57_600, 38_400)
+
+
+def _calibration_source(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None or isinstance(value, Calibration):
+        return
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
+        raise opt.OptionError(f"option calibration must be a file path, got {value!r}")
+
+
+@attrs.frozen
+class So101Options:
+    """``make_hardware`` / ``--hw`` options of the servo bus, each checked when built."""
+
+    port: str | None = opt.text_field(None, optional=True)
+    fake: bool = opt.bool_field(False)
+    calibration: Any = attrs.field(default=None, validator=_calibration_source)
+    robot_id: str = opt.name_field("default")
+    baudrate: int = opt.int_field(1_000_000, choices=BAUDRATES)
+    timeout_s: float = opt.float_field(0.05, gt=0.0, le=10.0)
+    retries: int = opt.int_field(2, ge=0, le=10)
+    #: per-write step bound in the driver (rad), on top of the deployer's velocity limit
+    max_step_rad: float | None = opt.float_field(None, gt=0.0, le=math.pi, optional=True)
 
 
 def make_servos(
@@ -232,9 +264,25 @@ def make_servos(
     max_step_rad: float | None = None,
 ) -> So101Servos:
     """The servo bus component; with ``fake`` its simulated bus starts here."""
-    cal = _load_calibration(spec, calibration, robot_id, fake)
+    o = opt.parse_options(
+        So101Options,
+        {
+            "port": port,
+            "fake": fake,
+            "calibration": calibration,
+            "robot_id": robot_id,
+            "baudrate": baudrate,
+            "timeout_s": timeout_s,
+            "retries": retries,
+            "max_step_rad": max_step_rad,
+        },
+        "so101 hardware",
+    )
+    cal = _load_calibration(spec, o.calibration, o.robot_id, o.fake)
+    cal.check_covers(spec, SERVO_IDS)  # before anything indexes it by joint
     owned: tuple[Any, ...] = ()
-    if fake:
+    port, timeout_s = o.port, o.timeout_s
+    if o.fake:
         from groot_sdk_so101.feetech.sim import SimulatedFeetechBus
 
         conv = TickConverter(spec, cal)
@@ -247,24 +295,21 @@ def make_servos(
     if not port:
         raise SpecError("so101 hardware needs port=/dev/ttyACM0 (or fake=True)")
     names = {i: n for n, i in SERVO_IDS.items()}
-    bus = FeetechBus(port, baudrate, timeout_s=timeout_s, retries=retries, names=names)
-    return So101Servos(spec, bus, cal, max_step_rad=max_step_rad, owned=owned)
+    bus = FeetechBus(port, o.baudrate, timeout_s=timeout_s, retries=o.retries, names=names)
+    return So101Servos(spec, bus, cal, max_step_rad=o.max_step_rad, owned=owned)
 
 
 def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     """Options: ``port``, ``fake``, ``calibration`` (path), ``robot_id``, ``baudrate``,
-    ``timeout_s``, ``retries``, ``max_step_rad``, ``camera_<name>`` (OpenCV index or path)."""
+    ``timeout_s``, ``retries``, ``max_step_rad`` (see :class:`So101Options`),
+    ``camera_<name>`` (OpenCV index or path)."""
     from groot_sdk.hardware.opencv_camera import cameras_from_options
 
-    known = {
-        "port", "fake", "calibration", "robot_id", "baudrate", "timeout_s", "retries",
-        "max_step_rad",
-    }  # fmt: skip
-    servo_opts = {k: v for k, v in options.items() if k in known}
+    cameras_keys = {f"camera_{c.name}" for c in spec.cameras}
+    servo_opts = {k: v for k, v in options.items() if k not in cameras_keys}
+    # every option is checked before a device (or a simulated one) starts
+    opt.parse_options(So101Options, servo_opts, "so101 hardware")
     cameras = cameras_from_options(spec, options, fake=bool(options.get("fake")))
-    unknown = sorted(set(options) - known - {f"camera_{c.name}" for c in spec.cameras})
-    if unknown:
-        raise SpecError(f"so101 hardware: unknown options {unknown}; known: {sorted(known)}")
     servos = make_servos(spec, **servo_opts)
     return Embodiment(spec, {"servos": servos, **cameras}, {"servos": servos})
 

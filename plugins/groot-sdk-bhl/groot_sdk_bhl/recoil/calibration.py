@@ -70,18 +70,31 @@ class JointCalibration:
     def load(cls, path: str | os.PathLike, spec: EmbodimentSpec) -> JointCalibration:
         """Entries in the file override the defaults joint by joint."""
         path = Path(path)
+        if not path.is_file():
+            raise SpecError(f"no BHL calibration file at {path}")
         if path.stat().st_size > 1 << 20:
             raise SpecError(f"{path}: calibration file larger than 1 MiB")
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise SpecError(f"{path}: not JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise SpecError(f"{path}: expected an object with 'directions' and 'offsets'")
         directions, offsets = cls.default(spec).arrays()
         for key, target, valid in (
-            ("directions", directions, lambda v: v in (-1, 1)),
-            ("offsets", offsets, lambda v: isinstance(v, (int, float)) and abs(v) < 2 * math.pi),
+            ("directions", directions, lambda v: not isinstance(v, bool) and v in (-1, 1)),
+            (
+                "offsets",
+                offsets,
+                lambda v: (
+                    not isinstance(v, bool) and isinstance(v, (int, float)) and abs(v) < 2 * math.pi
+                ),
+            ),
         ):
-            for joint, value in (data.get(key) or {}).items():
+            entries = data.get(key) or {}
+            if not isinstance(entries, dict):
+                raise SpecError(f"{path}: '{key}' must map joint names to values")
+            for joint, value in entries.items():
                 if joint not in spec.joint_names:
                     raise SpecError(f"{path}: {key} names unknown joint '{joint}'")
                 if not valid(value):

@@ -74,8 +74,8 @@ class Calibration:
         if path.stat().st_size > 1 << 20:
             raise SpecError(f"{path}: calibration file larger than 1 MiB")
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise SpecError(f"{path}: not JSON ({exc})") from exc
         if not isinstance(data, dict):
             raise SpecError(f"{path}: expected an object of joints")
