@@ -105,19 +105,15 @@ class {cls}(BaseDataConfig):
 '''
 
 
-_REP = {"absolute": "ABSOLUTE", "relative": "RELATIVE"}
-_TYPE = {"eef": "EEF", "non_eef": "NON_EEF"}
-
-
 def n16_module(spec: EmbodimentSpec) -> str:
     """Python source of an N1.6 modality config registering ``spec`` as NEW_EMBODIMENT."""
     cfg = n16_modality_config(spec)
     var = re.sub(r"[^A-Za-z0-9_]", "_", spec.name) + "_config"
     configs = "\n".join(
         f"            ActionConfig(\n"
-        f"                rep=ActionRepresentation.{_REP[a['rep']]},\n"
-        f"                type=ActionType.{_TYPE[a['type']]},\n"
-        f"                format=ActionFormat.{a['format'].upper()},\n"
+        f"                rep=ActionRepresentation.{a['rep']},\n"
+        f"                type=ActionType.{a['type']},\n"
+        f"                format=ActionFormat.{a['format']},\n"
         f"            ),  # {key}"
         for key, a in zip(
             cfg["action"]["modality_keys"], cfg["action"]["action_configs"], strict=True

@@ -75,32 +75,52 @@ def n15_data_config(spec: EmbodimentSpec) -> dict[str, Any]:
     }
 
 
-def _action_type(kind: GroupKind) -> str:
-    return "eef" if kind is GroupKind.EEF else "non_eef"
+#: Isaac-GR00T N1.6 (``gr00t/data/types.py``) looks ``ActionRepresentation``, ``ActionType`` and
+#: ``ActionFormat`` up by member *name* (``ActionRepresentation["ABSOLUTE"]``), and its own
+#: serializer writes ``Enum.name``: the values ("absolute") are a KeyError there.
+N16_REP = {Representation.ABSOLUTE: "ABSOLUTE", Representation.RELATIVE: "RELATIVE"}
+N16_FORMAT = "DEFAULT"
+
+
+def _n16_type(kind: GroupKind) -> str:
+    return "EEF" if kind is GroupKind.EEF else "NON_EEF"
+
+
+def _n16_modality(
+    keys: list[str], delta: list[int], action_configs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """One ``ModalityConfig`` with every field, as N1.6's ``to_json_serializable`` writes it."""
+    return {
+        "delta_indices": delta,
+        "modality_keys": keys,
+        "sin_cos_embedding_keys": None,
+        "mean_std_embedding_keys": None,
+        "action_configs": action_configs,
+    }
 
 
 def n16_modality_config(spec: EmbodimentSpec) -> dict[str, Any]:
-    """An N1.6 modality config: ``ModalityConfig`` per modality, ``ActionConfig`` per action key."""
+    """An N1.6 modality config: one embodiment's ``{modality: ModalityConfig}`` map, the value
+    ``parse_modality_configs`` reads under an embodiment tag (``processor_config.json``'s
+    ``modality_configs[tag]``) and ``ModalityConfig(**config)`` reads per modality."""
+    action_configs = [
+        {
+            "rep": N16_REP[g.representation],
+            "type": _n16_type(g.kind),
+            "format": N16_FORMAT,
+            "state_key": g.key if g.representation is Representation.RELATIVE else None,
+        }
+        for g in spec.action_groups
+    ]
     return {
-        "video": {"delta_indices": [0], "modality_keys": [c.name for c in spec.cameras]},
-        "state": {
-            "delta_indices": [0],
-            "modality_keys": [g.key for g in spec.observed_state_groups],
-        },
-        "action": {
-            "delta_indices": list(range(spec.action_horizon)),
-            "modality_keys": [g.key for g in spec.action_groups],
-            "action_configs": [
-                {
-                    "rep": g.representation.value,
-                    "type": _action_type(g.kind),
-                    "format": "default",
-                    "state_key": g.key if g.representation is Representation.RELATIVE else None,
-                }
-                for g in spec.action_groups
-            ],
-        },
-        "language": {"delta_indices": [0], "modality_keys": [spec.language_key]},
+        "video": _n16_modality([c.name for c in spec.cameras], [0]),
+        "state": _n16_modality([g.key for g in spec.observed_state_groups], [0]),
+        "action": _n16_modality(
+            [g.key for g in spec.action_groups],
+            list(range(spec.action_horizon)),
+            action_configs,
+        ),
+        "language": _n16_modality([spec.language_key], [0]),
     }
 
 
