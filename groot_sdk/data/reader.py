@@ -1,4 +1,8 @@
-"""Read a LeRobot v2.1 dataset's metadata and episode columns as numpy arrays (no pandas)."""
+"""Read a LeRobot v2.1 dataset's metadata and episode columns as numpy arrays (no pandas).
+
+The metadata passes through :mod:`groot_sdk.data.schema` first; a bad field or unreadable
+file is a one-line :class:`DatasetError` naming it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.data import layout as L
-from groot_sdk.data.writer import DatasetError, video_keys
+from groot_sdk.data.layout import DatasetError
+from groot_sdk.data.schema import parse_episode, parse_info, parse_task
 from groot_sdk.errors import require
 
 
@@ -35,9 +40,33 @@ def arrow_to_numpy(column: Any) -> np.ndarray:
 
 
 def read_columns(path: Path, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Columns of a parquet file; a truncated or foreign file is a DatasetError naming it."""
+    pa = require("pyarrow", "data", "reading parquet")
     pq = require("pyarrow.parquet", "data", "reading parquet")
-    table = pq.read_table(path, columns=list(columns) if columns is not None else None)
-    return {name: arrow_to_numpy(table.column(name)) for name in table.column_names}
+    try:
+        table = pq.read_table(path, columns=list(columns) if columns is not None else None)
+        return {name: arrow_to_numpy(table.column(name)) for name in table.column_names}
+    except (pa.ArrowException, OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"{path}: cannot be read as parquet ({first})") from None
+
+
+def read_rows(root: Path, name: str) -> list[dict[str, Any]]:
+    """A metadata JSON-lines file's rows ([] when absent); bad JSON is a DatasetError."""
+    path = root / name
+    if not path.exists():
+        return []
+    try:
+        return L.read_jsonl(path)
+    except (ValueError, OSError) as exc:
+        raise DatasetError(f"{name}: {exc}") from None
+
+
+def read_meta_json(root: Path, name: str) -> Any:
+    try:
+        return L.read_json(root / name)
+    except (ValueError, OSError) as exc:
+        raise DatasetError(f"{name}: {exc}") from None
 
 
 class Dataset:
@@ -45,33 +74,32 @@ class Dataset:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        L.recover_meta(self.root)
         info_path = self.root / L.INFO
         if not info_path.exists():
             raise DatasetError(f"{self.root}: no meta/info.json (not a LeRobot dataset?)")
-        self.info: dict[str, Any] = L.read_json(info_path)
-        version = self.info.get("codebase_version")
-        if version != L.CODEBASE_VERSION:
-            hint = (
-                "; convert it with `groot dataset convert --from lerobot-v3`"
-                if str(version).startswith("v3")
-                else ""
-            )
-            raise DatasetError(f"{self.root}: meta/info.json is LeRobot {version}, not v2.1{hint}")
-        self.layout = L.DatasetLayout.from_info(self.root, self.info)
-        self.features: dict[str, Any] = self.info.get("features", {})
-        self.fps = float(self.info["fps"])
-        self.episodes = self._jsonl(L.EPISODES)
-        self.tasks = {int(r["task_index"]): r["task"] for r in self._jsonl(L.TASKS)}
+        parsed = parse_info(read_meta_json(self.root, L.INFO), need_version=L.CODEBASE_VERSION)
+        self.info: dict[str, Any] = parsed.raw
+        self.layout = L.DatasetLayout(
+            self.root, parsed.chunks_size, parsed.data_path, parsed.video_path or L.VIDEO_PATH
+        )
+        self.features: dict[str, Any] = parsed.features
+        self.fps = parsed.fps
+        self.episodes = [
+            parse_episode(r, n) for n, r in enumerate(read_rows(self.root, L.EPISODES), 1)
+        ]
+        self.tasks = dict(parse_task(r, n) for n, r in enumerate(read_rows(self.root, L.TASKS), 1))
         mod = self.root / L.MODALITY
-        self.modality: dict[str, Any] | None = L.read_json(mod) if mod.exists() else None
-
-    def _jsonl(self, name: str) -> list[dict[str, Any]]:
-        path = self.root / name
-        return L.read_jsonl(path) if path.exists() else []
+        self.modality: dict[str, Any] | None = None
+        if mod.exists():
+            doc = read_meta_json(self.root, L.MODALITY)
+            if not isinstance(doc, dict):
+                raise DatasetError(f"{L.MODALITY}: must be a JSON object")
+            self.modality = doc
 
     @property
     def video_keys(self) -> list[str]:
-        return video_keys(self.features)
+        return [k for k, f in self.features.items() if f.get("dtype") == "video"]
 
     @property
     def episode_indices(self) -> list[int]:
@@ -81,9 +109,20 @@ class Dataset:
         path = self.layout.data_file(index)
         if not path.exists():
             raise DatasetError(f"{self.layout.rel(path)}: missing (episode {index})")
-        return read_columns(path, columns)
+        cols = read_columns(path, columns)
+        for c in columns or ():
+            if c not in cols:
+                raise DatasetError(f"{self.layout.rel(path)}: has no column '{c}'")
+        return cols
 
     def concat(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
         """``columns`` of every episode, concatenated in episode order."""
         parts = [self.episode(i, columns) for i in self.episode_indices]
-        return {c: np.concatenate([p[c] for p in parts]) for c in columns}
+        if not parts:
+            raise DatasetError(f"{self.root}: has no episodes")
+        try:
+            return {c: np.concatenate([p[c] for p in parts]) for c in columns}
+        except ValueError as exc:
+            raise DatasetError(
+                f"{self.root}: episodes disagree on a column's shape ({exc})"
+            ) from None

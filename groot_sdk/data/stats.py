@@ -4,6 +4,12 @@ per modality key (``groot dataset stats``).
 Numeric features get min/max/mean/std/count plus the q01/q99 quantiles GR00T normalises with;
 video features get LeRobot's per-channel stats of sampled frames scaled to [0, 1], shape
 (3, 1, 1).
+
+``meta/stats.json`` carries no ``count``: Isaac-GR00T N1.5's ``LeRobotSingleDataset``
+(``gr00t/data/dataset.py``, commit 4af2b622) slices *every* statistic of a column by the
+``modality.json`` ``start:end`` range, so each one must have the feature's width (a
+``"count": [N]`` raises ``IndexError``). LeRobot v2.1 takes its counts from
+``episodes_stats.jsonl``, where they stay.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from typing import Any
 import numpy as np
 
 NUMERIC_STATS = ("min", "max", "mean", "std", "q01", "q99")
+#: what ``meta/stats.json`` holds per feature: one value per feature element, nothing else
+STATS_JSON_KEYS = NUMERIC_STATS
 #: how many frames per episode LeRobot samples for image statistics (``sample_indices``)
 IMAGE_SAMPLES = 100
 
@@ -77,8 +85,9 @@ def to_json(stats: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str
 
 
 def aggregate(episodes: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Dataset stats from per-episode stats: exact min/max/mean/std; quantiles approximated by
-    the count-weighted mean of the episodes' quantiles (LeRobot's aggregation does likewise)."""
+    """``meta/stats.json`` from per-episode stats: exact min/max/mean/std; quantiles
+    approximated by the count-weighted mean of the episodes' quantiles (LeRobot's aggregation
+    does likewise). No ``count`` (see the module docstring)."""
     keys = {k for ep in episodes for k in ep}
     out: dict[str, dict[str, Any]] = {}
     for key in sorted(keys):
@@ -95,7 +104,6 @@ def aggregate(episodes: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, 
             "max": np.max(np.stack([np.asarray(p["max"]) for p in parts]), 0),
             "mean": mean,
             "std": np.sqrt(var),
-            "count": np.array([int(counts.sum())]),
         }
         for q in ("q01", "q99"):
             if all(q in p for p in parts):
@@ -114,11 +122,26 @@ def modality_stats(
     columns of the whole dataset, each (N, D).
     """
     out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    from groot_sdk.data.layout import MODALITY, DatasetError
+    from groot_sdk.data.schema import parse_modality_entry
+
     for section, default_col in (("state", "observation.state"), ("action", "action")):
-        for key, entry in modality.get(section, {}).items():
-            col = entry.get("original_key", default_col)
-            values = np.asarray(columns[col])[:, int(entry["start"]) : int(entry["end"])]
-            st = numeric_stats(values)
+        entries = modality.get(section) or {}
+        if not isinstance(entries, Mapping):
+            raise DatasetError(f"{MODALITY}: '{section}' must be an object")
+        for key, entry in entries.items():
+            col, start, end = parse_modality_entry(section, key, entry, default_col)
+            if col not in columns:
+                raise DatasetError(f"{MODALITY}: '{section}.{key}' reads '{col}', not a column")
+            values = np.asarray(columns[col])
+            if values.ndim == 1:
+                values = values[:, None]
+            if end > values.shape[1]:
+                raise DatasetError(
+                    f"{MODALITY}: '{section}.{key}' slice [{start}:{end}] runs past the "
+                    f"{values.shape[1]} values of '{col}'"
+                )
+            st = numeric_stats(values[:, start:end])
             out.setdefault(section, {})[key] = {
                 s: np.asarray(st[s]).tolist() for s in NUMERIC_STATS
             }
@@ -127,32 +150,48 @@ def modality_stats(
 
 def dataset_modality_stats(root: Any, progress: Any = None) -> dict[str, Any]:
     """Exact per-key stats of a v2.1 dataset, from its parquet files and modality.json."""
+    from groot_sdk.data.layout import DatasetError
     from groot_sdk.data.reader import Dataset
-    from groot_sdk.data.writer import DatasetError
+    from groot_sdk.data.schema import parse_modality_entry
 
     ds = Dataset(root)
     if ds.modality is None:
         raise DatasetError(f"{root}: no meta/modality.json; stats are per modality key")
-    wanted = sorted(
-        {
-            e.get("original_key", default)
-            for section, default in (("state", "observation.state"), ("action", "action"))
-            for e in ds.modality.get(section, {}).values()
-        }
-    )
+    wanted_set = set()
+    for section, default in (("state", "observation.state"), ("action", "action")):
+        entries = ds.modality.get(section) or {}
+        if not isinstance(entries, Mapping):
+            raise DatasetError(f"meta/modality.json: '{section}' must be an object")
+        for key, e in entries.items():
+            col = parse_modality_entry(section, key, e, default)[0]
+            if col not in ds.features:
+                raise DatasetError(
+                    f"meta/modality.json: '{section}.{key}' reads '{col}', which is not a "
+                    "feature in meta/info.json"
+                )
+            wanted_set.add(col)
+    wanted = sorted(wanted_set)
     items = progress(ds.episode_indices) if progress else ds.episode_indices
     parts = [ds.episode(i, wanted) for i in items]
     if not parts:
         raise DatasetError(f"{root}: has no episodes")
-    columns = {c: np.concatenate([p[c] for p in parts]) for c in wanted}
+    try:
+        columns = {c: np.concatenate([p[c] for p in parts]) for c in wanted}
+    except ValueError as exc:
+        raise DatasetError(f"{root}: episodes disagree on a column's shape ({exc})") from None
     return modality_stats(columns, ds.modality)
 
 
 def exact_feature_stats(root: Any) -> dict[str, dict[str, Any]]:
-    """``meta/stats.json`` content with exact quantiles (what GR00T computes when it is absent)."""
+    """``meta/stats.json`` content with exact quantiles (what GR00T computes when it is absent):
+    the six statistics per element, no ``count``."""
     from groot_sdk.data.reader import Dataset
 
     ds = Dataset(root)
     keys = [k for k, f in ds.features.items() if f.get("dtype") not in ("video", "string")]
     cols = ds.concat(keys)
-    return {k: {s: np.asarray(v).tolist() for s, v in numeric_stats(cols[k]).items()} for k in keys}
+    out = {}
+    for k in keys:
+        st = numeric_stats(cols[k])
+        out[k] = {s: np.asarray(st[s]).tolist() for s in STATS_JSON_KEYS}
+    return out

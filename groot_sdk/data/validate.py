@@ -15,6 +15,7 @@ from attrs import define, field, frozen
 
 from groot_sdk.data import layout as L
 from groot_sdk.data.reader import read_columns
+from groot_sdk.data.schema import SchemaError, parse_episode, parse_info, parse_task
 from groot_sdk.data.video import probe
 from groot_sdk.errors import GrootError
 from groot_sdk.spec import EmbodimentSpec
@@ -22,7 +23,7 @@ from groot_sdk.spec import EmbodimentSpec
 #: LeRobot's default timestamp tolerance (``tolerance_s``)
 TOLERANCE_S = 1e-4
 REQUIRED_INFO = ("codebase_version", "fps", "features", "data_path", "total_episodes")
-STAT_KEYS = ("min", "max", "mean", "std", "count")
+STAT_KEYS = ("min", "max", "mean", "std", "count")  #: per episode (episodes_stats.jsonl)
 GROOT_STATS = ("min", "max", "mean", "std", "q01", "q99")
 DEFAULT_COLUMN = {"state": "observation.state", "action": "action"}
 
@@ -118,7 +119,7 @@ class _Validator:
             return None
         try:
             return L.read_jsonl(path) if name.endswith(".jsonl") else L.read_json(path)
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:
             self.r.error(name, f"cannot be parsed: {exc}")
             return None
 
@@ -127,51 +128,47 @@ class _Validator:
         if not self.root.is_dir():
             r.error(str(self.root), "is not a directory")
             return r
+        try:
+            L.recover_meta(self.root)
+        except OSError as exc:
+            r.error(L.META, f"an interrupted metadata commit cannot be finished: {exc}")
+            return r
         info = self._json(L.INFO)
         if info is None:
             return r
-        for key in REQUIRED_INFO:
-            if key not in info:
-                r.error(L.INFO, "is missing this key", key=key)
-        version = info.get("codebase_version")
-        if version != L.CODEBASE_VERSION:
-            hint = (
-                " (convert with `groot dataset convert --from lerobot-v3`)"
-                if str(version).startswith("v3")
-                else ""
-            )
-            r.error(
-                L.INFO,
-                f"codebase_version is {version!r}; GR00T reads v2.1{hint}",
-                key="codebase_version",
-            )
+        try:
+            parsed = parse_info(info, need_version=L.CODEBASE_VERSION)
+        except SchemaError as exc:
+            r.error(exc.file, exc.detail, key=exc.key)
             return r
-        if r.errors:
-            return r
-        self.info = info
-        self.fps = float(info["fps"])
-        self.features: dict[str, Any] = info["features"]
-        self.layout = L.DatasetLayout.from_info(self.root, info)
+        self.info = parsed.raw
+        self.fps = parsed.fps
+        self.features: dict[str, Any] = parsed.features
+        self.layout = L.DatasetLayout(
+            self.root, parsed.chunks_size, parsed.data_path, parsed.video_path or L.VIDEO_PATH
+        )
         self.video_keys = [k for k, f in self.features.items() if f.get("dtype") == "video"]
         for key in L.INDEX_COLUMNS:
             if key not in self.features:
                 r.error(L.INFO, "feature is missing", key=key)
-        for key, f in self.features.items():
-            if "dtype" not in f or "shape" not in f:
-                r.error(L.INFO, "feature needs dtype and shape", key=key)
-        if self.video_keys and not info.get("video_path"):
-            r.error(L.INFO, "has video features but no video_path", key="video_path")
-        episodes = self._json(L.EPISODES) or []
+        episodes = []
+        for n, row in enumerate(self._json(L.EPISODES) or [], 1):
+            try:
+                episodes.append(parse_episode(row, n))
+            except SchemaError as exc:
+                r.error(exc.file, exc.detail, key=exc.key)
         tasks_rows = self._json(L.TASKS) or []
         self.tasks = {}
-        for row in tasks_rows:
-            if "task_index" not in row or "task" not in row:
-                r.error(L.TASKS, f"row {row} needs task_index and task")
+        for n, row in enumerate(tasks_rows, 1):
+            try:
+                index, task = parse_task(row, n)
+            except SchemaError as exc:
+                r.error(exc.file, exc.detail, key=exc.key)
                 continue
-            self.tasks[int(row["task_index"])] = row["task"]
-        self._check_modality()
-        self._check_totals(info, episodes)
-        stats = self._check_stats(episodes)
+            self.tasks[index] = task
+        self._guard(L.MODALITY, self._check_modality)
+        self._guard(L.INFO, self._check_totals, self.info, episodes)
+        stats = self._guard(L.EPISODES_STATS, self._check_stats, episodes) or {}
         items = progress(episodes) if progress else episodes
         offset = 0
         for ep in items:
@@ -179,8 +176,16 @@ class _Validator:
                 offset = self._check_episode(ep, offset, stats)
             except Exception as exc:  # noqa: BLE001 - report it, keep checking the rest
                 r.error(L.EPISODES, f"could not be checked: {exc}", ep.get("episode_index"))
-        self._check_orphans(episodes)
+        self._guard("data", self._check_orphans, episodes)
         return r
+
+    def _guard(self, file: str, check: Callable[..., Any], *args: Any) -> Any:
+        """Run one check; a value of a type no check expected is reported, not raised."""
+        try:
+            return check(*args)
+        except Exception as exc:  # noqa: BLE001 - hostile files must not crash validate
+            self.r.error(file, f"could not be checked: {type(exc).__name__}: {exc}")
+            return None
 
     def _check_totals(self, info: dict[str, Any], episodes: list[dict[str, Any]]) -> None:
         r = self.r
@@ -212,9 +217,17 @@ class _Validator:
     def _check_modality(self) -> None:
         r = self.r
         doc = self._json(L.MODALITY)
-        self.modality = doc
+        self.modality = None
         if doc is None:
             return
+        if not isinstance(doc, dict) or not all(
+            isinstance(doc.get(s) or {}, dict)
+            and all(isinstance(e, dict) for e in (doc.get(s) or {}).values())
+            for s in ("state", "action", "video", "annotation")
+        ):
+            r.error(L.MODALITY, "must map state/action/video/annotation to objects of objects")
+            return
+        self.modality = doc
         for section in ("state", "action", "video"):
             if section not in doc:
                 r.error(L.MODALITY, "section is missing", key=section)
@@ -339,16 +352,27 @@ class _Validator:
         return stats
 
     def _check_stats_json(self) -> None:
-        """GR00T uses ``meta/stats.json`` as is when present: it must fit the features."""
+        """GR00T uses ``meta/stats.json`` as is when present: it must fit the features.
+
+        Isaac-GR00T N1.5 (``gr00t/data/dataset.py``, 4af2b622) slices *every* statistic listed
+        for a column by the modality.json ``start:end`` range, so each needs the feature's
+        width (a ``"count": [N]`` there raises IndexError in its loader)."""
         doc = self._json(L.STATS, required=False)
         if doc is None:
             return
-        for key in ("observation.state", "action"):
+        if not isinstance(doc, dict):
+            self.r.error(L.STATS, "must be a JSON object of features")
+            return
+        columns = {"observation.state", "action"}
+        for section in ("state", "action"):
+            for entry in ((self.modality or {}).get(section) or {}).values():
+                columns.add(entry.get("original_key") or DEFAULT_COLUMN[section])
+        for key in sorted(columns):
             feat = self.features.get(key)
             if feat is None:
                 continue
             entry = doc.get(key)
-            if entry is None:
+            if not isinstance(entry, dict):
                 self.r.error(L.STATS, "has no entry for this feature", key=key)
                 continue
             missing = [s for s in GROOT_STATS if s not in entry]
@@ -356,10 +380,16 @@ class _Validator:
                 self.r.error(L.STATS, f"lacks {missing} (GR00T normalises with them)", key=key)
                 continue
             width = int(np.prod(feat.get("shape", [1])))
-            for s in GROOT_STATS:
+            for s in entry:
                 n = np.asarray(entry[s]).size
                 if n != width:
-                    self.r.error(L.STATS, f"'{s}' has {n} values, the feature {width}", key=key)
+                    fix = "; rewrite it with `groot dataset stats --write`"
+                    self.r.error(
+                        L.STATS,
+                        f"'{s}' has {n} values, the feature {width} (GR00T N1.5 slices every "
+                        f"statistic by the modality.json ranges){fix}",
+                        key=key,
+                    )
                     break
 
     # -- episodes ---------------------------------------------------------------------------

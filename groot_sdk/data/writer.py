@@ -1,15 +1,21 @@
 """A crash-safe LeRobot v2.1 dataset writer.
 
 An episode is written under ``.incomplete/`` first (parquet + one mp4 per camera), then its
-files are renamed into ``data/`` and ``videos/``, and only then is the metadata rewritten
-(each file atomically, ``info.json`` last). A process killed at any point leaves every earlier
-episode valid; reopening the dataset discards the leftovers and repairs the totals.
+files are renamed into ``data/`` and ``videos/``, and only then is the metadata committed: the
+whole ``meta/`` folder is replaced in one step (:func:`~groot_sdk.data.layout.commit_meta`),
+so no reader ever sees ``episodes.jsonl`` and ``info.json`` of different commits. A process
+killed at any point leaves every earlier episode valid. The writer never deletes a file it did
+not create in this run: reopening moves unfinished, stray and damaged episodes' files into
+``quarantine/<stamp>/`` with a ``report.json``.
 """
 
 from __future__ import annotations
 
+import glob
+import json
 import logging
 import shutil
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.data import layout as L
-from groot_sdk.data.stats import IMAGE_SAMPLES, aggregate, episode_stats, to_json
+from groot_sdk.data.layout import DatasetError
+from groot_sdk.data.schema import check_int, parse_episode, parse_info, parse_task
+from groot_sdk.data.stats import IMAGE_SAMPLES, aggregate, episode_stats, numeric_stats, to_json
 from groot_sdk.data.video import VideoEncoder
-from groot_sdk.errors import GrootError, require
+from groot_sdk.errors import require
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
@@ -27,10 +35,6 @@ log = logging.getLogger(__name__)
 
 #: up to this many frames, ``close`` recomputes ``meta/stats.json`` exactly from the parquet files
 EXACT_STATS_MAX_FRAMES = 2_000_000
-
-
-class DatasetError(GrootError, ValueError):
-    """A dataset cannot be written or read as asked (names the file, episode and key)."""
 
 
 def _pa():
@@ -134,12 +138,13 @@ class DatasetWriter:
         self.tasks: dict[str, int] = {}
         self.total_frames = 0
         self._pending: PendingEpisode | None = None
+        self._q: L.Quarantine | None = None
+        self._new_modality = self.modality is not None
+        L.recover_meta(self.root)
         if self.layout.meta(L.INFO).exists():
             self._resume()
         else:
             self.root.mkdir(parents=True, exist_ok=True)
-            if self.modality is not None:
-                L.atomic_write_json(self.layout.meta(L.MODALITY), self.modality)
             self._write_meta()
 
     @classmethod
@@ -160,15 +165,23 @@ class DatasetWriter:
 
     # -- reopening --------------------------------------------------------------------------
     def _resume(self) -> None:
-        info = L.read_json(self.layout.meta(L.INFO))
+        """Reopen for appending. Never deletes a file this run did not create: a damaged
+        episode (a file missing, a parquet that does not read back its length, no stats row)
+        and files no metadata lists are moved into ``quarantine/<stamp>/`` with a report, and
+        the intact episodes after a damaged one are renumbered to keep indices contiguous."""
+        L.recover_meta(self.root)
         where = f"{self.root}: cannot append"
-        if info.get("codebase_version") != L.CODEBASE_VERSION:
+        try:
+            info = parse_info(L.read_json(self.layout.meta(L.INFO)))
+        except (ValueError, OSError) as exc:
+            raise DatasetError(f"{where}: {exc}") from None
+        if info.codebase_version != L.CODEBASE_VERSION:
             raise DatasetError(
-                f"{where}: it is LeRobot {info.get('codebase_version')}, not {L.CODEBASE_VERSION}"
+                f"{where}: it is LeRobot {info.codebase_version}, not {L.CODEBASE_VERSION}"
             )
-        if abs(float(info["fps"]) - self.fps) > 1e-6:
-            raise DatasetError(f"{where}: it is recorded at {info['fps']} fps, not {self.fps:g}")
-        theirs = info.get("features", {})
+        if abs(info.fps - self.fps) > 1e-6:
+            raise DatasetError(f"{where}: it is recorded at {info.fps:g} fps, not {self.fps:g}")
+        theirs = info.features
         for key in sorted(set(theirs) | set(self.features)):
             a, b = theirs.get(key), self.features.get(key)
             if a is None or b is None:
@@ -179,48 +192,207 @@ class DatasetWriter:
                     f"{where}: feature '{key}' is {a.get('dtype')} {a.get('shape')} in the "
                     f"dataset but {b.get('dtype')} {b['shape']} in this recording"
                 )
-        self.layout = L.DatasetLayout.from_info(self.root, info)
+        self.layout = L.DatasetLayout(
+            self.root, info.chunks_size, info.data_path, info.video_path or L.VIDEO_PATH
+        )
         mod_path = self.layout.meta(L.MODALITY)
+        self._new_modality = False
         if self.modality is not None and mod_path.exists():
-            if L.read_json(mod_path) != self.modality:
+            try:
+                same = L.read_json(mod_path) == self.modality
+            except ValueError as exc:
+                raise DatasetError(f"{where}: {exc}") from None
+            if not same:
                 raise DatasetError(f"{where}: meta/modality.json differs from this embodiment's")
         elif self.modality is not None:
-            L.atomic_write_json(mod_path, self.modality)
-        self.robot_type = info.get("robot_type") or self.robot_type
-        self.episodes = self._read_rows(L.EPISODES)
-        stats = {r["episode_index"]: r for r in self._read_rows(L.EPISODES_STATS)}
-        self.tasks = {r["task"]: int(r["task_index"]) for r in self._read_rows(L.TASKS)}
-        # keep only episodes whose files all exist (a crash may have cut a commit short)
-        kept: list[dict[str, Any]] = []
-        for ep in sorted(self.episodes, key=lambda e: e["episode_index"]):
-            i = int(ep["episode_index"])
-            files = [self.layout.data_file(i)] + [
-                self.layout.video_file(i, k) for k in self.video_keys
-            ]
-            if i != len(kept) or not all(f.exists() for f in files) or i not in stats:
-                log.warning("%s: dropping incomplete episode %d", self.root, i)
-                break
-            kept.append(ep)
-        self.episodes = kept
-        self.episodes_stats = [stats[int(e["episode_index"])] for e in kept]
-        self.total_frames = sum(int(e["length"]) for e in kept)
-        self._remove_leftovers()
-        self._write_meta()
+            self._new_modality = True
+        self.robot_type = info.robot_type or self.robot_type
+        try:
+            self.tasks = {
+                t: i
+                for i, t in (parse_task(r, n) for n, r in enumerate(self._read_rows(L.TASKS), 1))
+            }
+            plan_path = self.root / L.REPAIR_PLAN
+            if plan_path.exists():  # a repair cut short: finish it before looking further
+                self._apply_plan(L.read_json(plan_path))
+            episodes = [parse_episode(r, n) for n, r in enumerate(self._read_rows(L.EPISODES), 1)]
+            stats = {
+                check_int(L.EPISODES_STATS, f"line {n} episode_index", r.get("episode_index")): r
+                for n, r in enumerate(self._read_rows(L.EPISODES_STATS), 1)
+            }
+        except ValueError as exc:  # SchemaError and unreadable JSON lines
+            raise DatasetError(f"{where}: {exc}") from None
+        self._repair(episodes, stats)
 
     def _read_rows(self, name: str) -> list[dict[str, Any]]:
         path = self.layout.meta(name)
         return L.read_jsonl(path) if path.exists() else []
 
-    def _remove_leftovers(self) -> None:
-        """Delete unfinished episodes and files of episodes the metadata does not list."""
-        shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)
-        n = len(self.episodes)
-        for pattern in ("data/*/*.parquet", "videos/*/*/*.mp4"):
-            for path in self.root.glob(pattern):
-                stem = path.stem
-                if stem.startswith("episode_") and stem[8:].isdigit() and int(stem[8:]) >= n:
-                    log.warning("%s: removing leftover %s", self.root, self.layout.rel(path))
-                    path.unlink()
+    def _quarantine(self) -> L.Quarantine:
+        if self._q is None:
+            self._q = L.Quarantine(self.root)
+        return self._q
+
+    def _damage(self, ep: dict[str, Any], stats: dict[int, Any]) -> list[str]:
+        """Why episode ``ep`` cannot be kept as it is ([] when intact)."""
+        i, length = int(ep["episode_index"]), int(ep["length"])
+        reasons = []
+        data = self.layout.data_file(i)
+        if not data.is_file():
+            reasons.append(f"{self.layout.rel(data)} is missing")
+        else:
+            rows = parquet_rows(data)
+            if rows is None:
+                reasons.append(f"{self.layout.rel(data)} cannot be read as parquet")
+            elif rows != length:
+                reasons.append(f"{self.layout.rel(data)} has {rows} rows, not {length}")
+        for key in self.video_keys:
+            video = self.layout.video_file(i, key)
+            if not video.is_file() or video.stat().st_size == 0:
+                reasons.append(f"{self.layout.rel(video)} is missing or empty")
+        if i not in stats:
+            reasons.append(f"{L.EPISODES_STATS} has no row for it")
+        return reasons
+
+    def _episode_files(self, i: int) -> list[Path]:
+        return [self.layout.data_file(i)] + [self.layout.video_file(i, k) for k in self.video_keys]
+
+    def _repair(self, episodes: list[dict[str, Any]], stats: dict[int, Any]) -> None:
+        q = self._quarantine()
+        # unfinished episodes of an earlier run
+        incomplete = self.root / L.INCOMPLETE
+        if incomplete.is_dir():
+            for p in sorted(incomplete.iterdir()):
+                q.move(p, "an unfinished episode of an interrupted recording")
+            incomplete.rmdir()
+        intact: list[dict[str, Any]] = []
+        damaged: list[tuple[dict[str, Any], list[str]]] = []
+        seen: set[int] = set()
+        for ep in sorted(episodes, key=lambda e: int(e["episode_index"])):
+            i = int(ep["episode_index"])
+            if i in seen:
+                damaged.append((ep, ["a second meta/episodes.jsonl row for this index"]))
+                continue
+            seen.add(i)
+            reasons = self._damage(ep, stats)
+            (damaged.append((ep, reasons)) if reasons else intact.append(ep))
+        # files no metadata lists: a commit cut short between the rename and the metadata
+        listed = {str(p) for i in seen for p in self._episode_files(i)}
+        for template in [self.layout.data_path] + (
+            [self.layout.video_path] if self.video_keys else []
+        ):
+            for path in sorted(self.root.glob(_template_glob(template))):
+                if path.is_file() and str(path) not in listed:
+                    q.move(path, f"not listed in {L.EPISODES} (left by an interrupted recording?)")
+        renumber = any(int(e["episode_index"]) != j for j, e in enumerate(intact))
+        if damaged or renumber:
+            plan = self._plan(intact, damaged, stats)
+            L.atomic_write_json(self.root / L.REPAIR_PLAN, plan)
+            self._apply_plan(plan)
+        else:
+            self.episodes = intact
+            self.episodes_stats = [stats[int(e["episode_index"])] for e in intact]
+            self.total_frames = sum(int(e["length"]) for e in intact)
+            self._write_meta()
+        report = q.write_report()
+        if report is not None:
+            log.warning(
+                "%s: moved %d damaged or stray files aside; see %s",
+                self.root,
+                len(q.items),
+                self.layout.rel(report),
+            )
+
+    def _plan(self, intact, damaged, stats) -> dict[str, Any]:
+        """The write-ahead plan of a repair: idempotent steps, then the metadata to commit."""
+        steps: list[dict[str, Any]] = []
+        for ep, reasons in damaged:
+            i = int(ep["episode_index"])
+            why = f"episode {i} is damaged: " + "; ".join(reasons)
+            if reasons and reasons[0].startswith("a second"):
+                continue  # its files belong to the first row
+            for p in self._episode_files(i):
+                steps.append(
+                    {"op": "quarantine", "path": self.layout.rel(p), "reason": why, "episode": i}
+                )
+        rows, stat_rows, offset = [], [], 0
+        for j, ep in enumerate(intact):
+            i, length = int(ep["episode_index"]), int(ep["length"])
+            if i != j:
+                steps.append({
+                    "op": "rewrite", "episode": j, "offset": offset,
+                    "src": self.layout.rel(self.layout.data_file(i)),
+                    "dst": self.layout.rel(self.layout.data_file(j)),
+                })  # fmt: skip
+                for key in self.video_keys:
+                    steps.append({
+                        "op": "move", "src": self.layout.rel(self.layout.video_file(i, key)),
+                        "dst": self.layout.rel(self.layout.video_file(j, key)),
+                    })  # fmt: skip
+                steps.append({
+                    "op": "quarantine", "path": self.layout.rel(self.layout.data_file(i)),
+                    "episode": i, "reason": f"renumbered to episode {j}; its rewritten copy is "
+                    f"{self.layout.rel(self.layout.data_file(j))}",
+                })  # fmt: skip
+            st = json.loads(json.dumps(stats[i]))
+            st["episode_index"] = j
+            if i != j:
+                st["stats"]["episode_index"] = to_json({"x": numeric_stats(np.full(length, j))})[
+                    "x"
+                ]
+                st["stats"]["index"] = to_json(
+                    {"x": numeric_stats(np.arange(offset, offset + length))}
+                )["x"]
+            rows.append({**ep, "episode_index": j})
+            stat_rows.append(st)
+            offset += length
+        return {
+            "stamp": self._quarantine().stamp,
+            "steps": steps,
+            "episodes": rows,
+            "episodes_stats": stat_rows,
+            "damaged": [{"row": ep, "reasons": r} for ep, r in damaged],
+        }
+
+    def _apply_plan(self, plan: Any) -> None:
+        """Run (or finish) a repair plan; every step is safe to run twice."""
+        try:
+            steps, rows, stat_rows = plan["steps"], plan["episodes"], plan["episodes_stats"]
+            if self._q is None:
+                self._q = L.Quarantine(self.root, str(plan["stamp"]))
+            for step in steps:
+                op = step["op"]
+                if op == "quarantine":
+                    path = L.inside(self.root, self.root / step["path"], "a repair step")
+                    self._q.move(path, str(step["reason"]), step.get("episode"))
+                elif op == "rewrite":
+                    src = L.inside(self.root, self.root / step["src"], "a repair step")
+                    dst = L.inside(self.root, self.root / step["dst"], "a repair step")
+                    if not dst.exists() and src.exists():
+                        tmp = self.root / L.INCOMPLETE / "renumber" / dst.name
+                        tmp.parent.mkdir(parents=True, exist_ok=True)
+                        renumber_parquet(src, tmp, int(step["episode"]), int(step["offset"]))
+                        L.move_into_place(tmp, dst)
+                elif op == "move":
+                    src = L.inside(self.root, self.root / step["src"], "a repair step")
+                    dst = L.inside(self.root, self.root / step["dst"], "a repair step")
+                    if src.exists() and not dst.exists():
+                        L.move_into_place(src, dst)
+                else:
+                    raise ValueError(f"unknown step {op!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(
+                f"{self.root / L.REPAIR_PLAN}: unusable repair plan ({exc})"
+            ) from None
+        shutil.rmtree(self.root / L.INCOMPLETE / "renumber", ignore_errors=True)
+        self.episodes = [dict(r) for r in rows]
+        self.episodes_stats = [dict(r) for r in stat_rows]
+        self.total_frames = sum(int(e["length"]) for e in self.episodes)
+        for d in plan.get("damaged", []):
+            self._q.items.append({"damaged_episode": d.get("row"), "reasons": d.get("reasons")})
+        self._write_meta()
+        self._q.move(self.root / L.REPAIR_PLAN, "the finished repair plan")
+        self._q.write_report()
 
     # -- writing ----------------------------------------------------------------------------
     @property
@@ -308,10 +480,17 @@ class DatasetWriter:
         pending.close_videos()
         numeric = {k: v for k, v in all_cols.items() if self.features[k]["dtype"] != "string"}
         stats = episode_stats(numeric, pending._samples)
-        # files into place: videos, then data; the metadata below is the commit point
-        for key in self.video_keys:
-            L.move_into_place(pending.dir / f"{key}.mp4", self.layout.video_file(ep, key))
-        L.move_into_place(tmp_parquet, self.layout.data_file(ep))
+        # files into place: videos, then data; the metadata below is the commit point. A file
+        # already at a destination is not ours to overwrite: it goes to the quarantine.
+        targets = [
+            (pending.dir / f"{k}.mp4", self.layout.video_file(ep, k)) for k in self.video_keys
+        ]
+        targets.append((tmp_parquet, self.layout.data_file(ep)))
+        for _, dst in targets:
+            if dst.exists() and self._quarantine().move(dst, f"in the way of new episode {ep}"):
+                self._quarantine().write_report()
+        for src, dst in targets:
+            L.move_into_place(src, dst)
         shutil.rmtree(pending.dir, ignore_errors=True)
         ep_tasks = list(dict.fromkeys(task_list))
         row = {"episode_index": ep, "tasks": ep_tasks, "length": length, **extra}
@@ -360,23 +539,28 @@ class DatasetWriter:
         }
 
     def _write_meta(self) -> None:
-        """Rewrite the metadata, each file atomically; ``info.json`` (the totals) last."""
-        L.atomic_write_jsonl(
-            self.layout.meta(L.TASKS),
-            (
-                {"task_index": i, "task": t}
-                for t, i in sorted(self.tasks.items(), key=lambda x: x[1])
-            ),
-        )
-        L.atomic_write_jsonl(self.layout.meta(L.EPISODES_STATS), self.episodes_stats)
+        """Commit the metadata: every file of ``meta/`` changes in one step."""
+        tasks = sorted(self.tasks.items(), key=lambda x: x[1])
+        files = {
+            L.TASKS: L.jsonl_text({"task_index": i, "task": t} for t, i in tasks),
+            L.EPISODES_STATS: L.jsonl_text(self.episodes_stats),
+            L.EPISODES: L.jsonl_text(self.episodes),
+            L.INFO: L.json_text(self.info()),
+        }
         if self.episodes_stats:
             numeric = [
-                {k: v for k, v in e["stats"].items() if self.features[k]["dtype"] != "video"}
+                {
+                    k: v
+                    for k, v in e["stats"].items()
+                    if self.features.get(k, {}).get("dtype") not in ("video", None)
+                }
                 for e in self.episodes_stats
             ]
-            L.atomic_write_json(self.layout.meta(L.STATS), aggregate(numeric))
-        L.atomic_write_jsonl(self.layout.meta(L.EPISODES), self.episodes)
-        L.atomic_write_json(self.layout.meta(L.INFO), self.info())
+            files[L.STATS] = L.json_text(aggregate(numeric))
+        if self._new_modality and self.modality is not None:
+            files[L.MODALITY] = L.json_text(self.modality)
+        L.commit_meta(self.root, files)
+        self._new_modality = False
 
     def close(self) -> None:
         """Discard an unfinished episode; replace the per-commit approximate ``stats.json``
@@ -384,14 +568,48 @@ class DatasetWriter:
         if self._pending is not None:
             log.warning("%s: discarding unfinished episode %d", self.root, self._pending.index)
             self.discard(self._pending)
-        shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)
+        shutil.rmtree(self.root / L.INCOMPLETE, ignore_errors=True)  # this run's own files
         if self.episodes and self.total_frames <= EXACT_STATS_MAX_FRAMES:
             from groot_sdk.data.stats import exact_feature_stats
 
-            L.atomic_write_json(self.layout.meta(L.STATS), exact_feature_stats(self.root))
+            L.commit_meta(self.root, {L.STATS: L.json_text(exact_feature_stats(self.root))})
+
+
+def _template_glob(template: str) -> str:
+    """A path template as a glob: every ``{field}`` becomes ``*``."""
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        parts.append(glob.escape(literal))
+        if name is not None:
+            parts.append("*")
+    return "".join(parts)
 
 
 # -- parquet ----------------------------------------------------------------------------------
+def parquet_rows(path: Path) -> int | None:
+    """Rows in a parquet file per its footer; None when it cannot be read (e.g. truncated)."""
+    pq = require("pyarrow.parquet", "data", "reading parquet")
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - any failure to read the footer means damaged
+        return None
+
+
+def renumber_parquet(src: Path, dst: Path, episode: int, offset: int) -> None:
+    """Copy an episode's parquet with new ``episode_index`` and global ``index`` columns."""
+    pa = _pa()
+    pq = require("pyarrow.parquet", "data", "writing parquet")
+    table = pq.read_table(src)
+    n = table.num_rows
+    for name, values in (
+        ("episode_index", np.full(n, episode, np.int64)),
+        ("index", np.arange(offset, offset + n, dtype=np.int64)),
+    ):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i), pa.array(values, pa.int64()))
+    pq.write_table(table, dst)
+
+
 _ARROW_TYPES = {
     "float32": "float32",
     "float64": "float64",

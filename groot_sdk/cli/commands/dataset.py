@@ -98,12 +98,12 @@ def convert_cmd(src, dst, source, embodiment, fps, task, overwrite) -> None:
 @click.option("--write", is_flag=True, help="Also rewrite meta/stats.json with exact values.")
 def stats_cmd(root: Path, as_json: bool, write: bool) -> None:
     """mean/std/min/max/q01/q99 per state and action key of modality.json."""
-    from groot_sdk.data.layout import STATS, atomic_write_json
+    from groot_sdk.data.layout import STATS, commit_meta, json_text
     from groot_sdk.data.stats import NUMERIC_STATS, dataset_modality_stats, exact_feature_stats
 
     stats = dataset_modality_stats(root, progress=_progress("stats"))
     if write:
-        atomic_write_json(root / STATS, exact_feature_stats(root))
+        commit_meta(root, {STATS: json_text(exact_feature_stats(root))})
     if as_json:
         echo_json(stats)
         return
