@@ -1,7 +1,8 @@
 """The ``remote`` backend: a policy served over Isaac-GR00T's ZeroMQ protocol.
 
 Talks to ``groot serve`` and to Isaac-GR00T's own inference servers (N1.5 ``service.py``,
-N1.6 ``server_client.py``). Unlike the official client it has send/receive timeouts, rebuilds
+N1.6 and N1.7 ``server_client.py``), telling them apart by what they send (see
+:func:`detect_dialect`). Unlike the official client it has send/receive timeouts, rebuilds
 its REQ socket after a missed reply (a REQ socket that missed a reply can never send again),
 so it reconnects by itself when the server comes back, and measures every round trip.
 
@@ -25,13 +26,21 @@ from groot_sdk.errors import BackendError, GrootError
 from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
 from groot_sdk.remote import forms
-from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Encoder, Limits, decode
+from groot_sdk.remote.codec import (
+    DEFAULT_LIMITS,
+    MODALITY_CONFIG_N17_TAG,
+    CodecError,
+    Encoder,
+    Limits,
+    WireModalityConfig,
+    decode,
+)
 from groot_sdk.remote.server import DEFAULT_PORT, EXTENSIONS_ENDPOINT, LAYOUT_ENDPOINT
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
 
-DIALECTS = ("auto", "n1.5", "n1.6")
+DIALECTS = ("auto", "n1.5", "n1.6", "n1.7")
 FORMS = ("nested", "flat")
 
 
@@ -41,6 +50,32 @@ class PolicyTimeoutError(BackendError, TimeoutError):
 
 class RemoteError(BackendError):
     """The policy server answered with an error (its text is in the message)."""
+
+
+def detect_dialect(config: Any) -> str | None:
+    """Which Isaac-GR00T version wrote a ``get_modality_config`` reply, from how it is written:
+    the ``__ModalityConfig__`` marker is N1.7's; ``as_json`` as a JSON string, or keys prefixed
+    with their modality (``state.eef_position``), N1.5's; maps of bare keys N1.6's. None when
+    the reply says nothing (``{}``: an N1.6/N1.7 server around a policy without a config)."""
+    if not isinstance(config, Mapping):
+        return None
+    parts = [part for part in config.values() if isinstance(part, WireModalityConfig)]
+    if not parts:
+        return None
+    if any(part.tag == MODALITY_CONFIG_N17_TAG for part in parts):
+        return "n1.7"
+    if any(part.as_string for part in parts):
+        return "n1.5"
+    for section in ("state", "action", "video"):
+        part = config.get(section)
+        keys = part.get("modality_keys") if isinstance(part, Mapping) else None
+        if (
+            isinstance(keys, list)
+            and keys
+            and all(isinstance(k, str) and k.startswith(f"{section}.") for k in keys)
+        ):
+            return "n1.5"
+    return "n1.6"
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -96,8 +131,10 @@ class RemoteBackend(PolicyBackend):
     """A PolicyBackend whose model runs in another process or on another machine.
 
     Takes flat N1.5 observations like every backend and converts them to what the server
-    speaks. ``dialect="auto"`` asks the server for ``get_modality_config`` (N1.6 servers have
-    it, N1.5 ones answer "Unknown endpoint"). ``observation_form`` picks what N1.6 servers get:
+    speaks. ``dialect="auto"`` asks the server for ``get_modality_config`` and reads the
+    dialect from the reply (:func:`detect_dialect`); a server without the endpoint ("Unknown
+    endpoint": N1.5's ``BaseInferenceServer``) is N1.5. ``observation_form`` picks what
+    N1.6 and N1.7 servers get:
     ``"nested"`` for Isaac-GR00T's ``Gr00tPolicy`` (the default server), ``"flat"`` for one
     run with ``--use_sim_policy_wrapper``.
     """
@@ -140,13 +177,15 @@ class RemoteBackend(PolicyBackend):
         #: JPEG frames in use (extension; only after the server said it accepts them)
         self.jpeg = False
         self._lock = threading.Lock()
-        self._encoder = Encoder()
+        self._encoder = Encoder("msgpack_numpy" if dialect == "n1.7" else "npy")
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
         self._rcvtimeo = 0
         self._connect()
         try:
             self.wire_dialect, self._layout = self._handshake(dialect)
+            if self.wire_dialect == "n1.7":  # N1.7 reads msgpack-numpy arrays only
+                self._encoder = Encoder("msgpack_numpy")
             if compression == "jpeg":
                 self.jpeg = self._negotiate_jpeg()
         except BaseException:
@@ -174,19 +213,42 @@ class RemoteBackend(PolicyBackend):
             reply = self.call("get_action", {"observation": wire_obs, "options": None})
             if not isinstance(reply, (list, tuple)) or len(reply) != 2:
                 raise RemoteError(
-                    f"{self.address}: N1.6 get_action reply must be [action, info], "
-                    f"got {type(reply).__name__}"
+                    f"{self.address}: {self.wire_dialect.upper()} get_action reply must be "
+                    f"[action, info], got {type(reply).__name__}"
                 )
             action = reply[0]
         if not isinstance(action, Mapping):
             raise RemoteError(f"{self.address}: action reply is {type(action).__name__}, not a map")
         try:
-            return forms.action_from_wire(action)
+            return self._checked(forms.action_from_wire(action))
         except GrootError as exc:
             raise RemoteError(f"{self.address}: {exc}") from None
 
+    def _checked(self, chunk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every key of the layout, each (horizon, dim); a 1-D group may come as (horizon,)."""
+        layout = self._layout
+        want = {f"action.{k.key}": (layout.action_horizon, k.dim) for k in layout.action}
+        for key, value in chunk.items():
+            shape = want.get(key)
+            if shape is None:
+                raise RemoteError(
+                    f"{self.address}: server sent '{key}', which the layout "
+                    f"({layout.describe_action()}) does not have"
+                )
+            if value.shape == shape[:1] and shape[1] == 1:
+                chunk[key] = value = value.reshape(shape)
+            if value.shape != shape:
+                raise RemoteError(
+                    f"{self.address}: server sent '{key}' with shape {value.shape}, want {shape} "
+                    f"(horizon {layout.action_horizon}; layout {layout.describe_action()})"
+                )
+        missing = [key for key in want if key not in chunk]
+        if missing:
+            raise RemoteError(f"{self.address}: server's action chunk lacks {missing}")
+        return chunk
+
     def reset(self, options: Mapping[str, Any] | None = None) -> None:
-        if self.wire_dialect == "n1.6":
+        if self.wire_dialect in ("n1.6", "n1.7"):
             self.call("reset", {"options": dict(options) if options else None})
 
     def close(self) -> None:
@@ -277,16 +339,26 @@ class RemoteBackend(PolicyBackend):
     def _handshake(self, dialect: str) -> tuple[str, ModalityLayout]:
         t = self.connect_timeout_ms
         config: Any = None
-        if dialect in ("auto", "n1.6"):
-            try:
-                config = self.call("get_modality_config", timeout_ms=t)
-                dialect = "n1.6"
-            except RemoteError as exc:
-                if dialect == "n1.6" or "Unknown endpoint" not in str(exc):
-                    raise
-                dialect = "n1.5"
-        else:
-            self.call("ping", timeout_ms=t)
+        try:
+            config = self.call("get_modality_config", timeout_ms=t)
+            detected = detect_dialect(config)
+        except RemoteError as exc:
+            if dialect in ("n1.6", "n1.7") or "Unknown endpoint" not in str(exc):
+                raise
+            detected = "n1.5"  # N1.5's BaseInferenceServer has no get_modality_config
+        if dialect == "auto":
+            if detected is None:
+                log.warning(
+                    "%s sent no modality config to tell N1.6 from N1.7: assuming N1.6 "
+                    "(pass dialect=n1.7 for an N1.7 server)",
+                    self.address,
+                )
+            dialect = detected or "n1.6"
+        elif detected not in (None, dialect):
+            raise RemoteError(
+                f"{self.address} speaks {detected} (from its modality config), but "
+                f"dialect={dialect} was asked for; drop the option to detect it"
+            )
         try:
             layout = ModalityLayout.from_json(self.call(LAYOUT_ENDPOINT, timeout_ms=t))
         except RemoteError:  # not a groot-sdk server: use its modality config, or the spec

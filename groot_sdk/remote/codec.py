@@ -27,6 +27,9 @@ from groot_sdk.errors import GrootError
 NDARRAY_TAG = "__ndarray_class__"
 MODALITY_CONFIG_TAG = "__ModalityConfig_class__"
 JPEG_TAG = "__groot_sdk_jpeg__"  #: the groot-sdk JPEG extension (see groot_sdk.remote.jpeg)
+MODALITY_CONFIG_N17_TAG = "__ModalityConfig__"  #: Isaac-GR00T N1.7's marker
+#: how arrays travel: ``.npy`` maps (N1.5, N1.6) or msgpack-numpy maps (N1.7)
+ARRAY_ENCODINGS = ("npy", "msgpack_numpy")
 _NPY_MAGIC = b"\x93NUMPY"
 _HEADER_CACHE_SIZE = 256
 MiB = 1 << 20
@@ -173,6 +176,90 @@ def decode_npy(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True)
     return arr.copy(order="K") if copy else arr
 
 
+# -- msgpack-numpy arrays (Isaac-GR00T N1.7) -------------------------------------------------
+def encode_mnp(arr: np.ndarray) -> dict[bytes, Any]:
+    """An array as msgpack-numpy 0.4.8 writes it (bytes keys, raw C-order data): what N1.7's
+    ``MsgSerializer`` reads. Object and structured dtypes are refused."""
+    if arr.dtype.hasobject:
+        raise CodecError(f"cannot send an array of dtype {arr.dtype}: object arrays are refused")
+    if arr.dtype.fields is not None or arr.dtype.subdtype is not None:
+        raise CodecError(f"cannot send a structured array ({arr.dtype}) as msgpack-numpy")
+    return {
+        b"nd": True,
+        b"type": arr.dtype.str,
+        b"kind": b"",
+        b"shape": list(arr.shape),
+        b"data": arr.tobytes(),
+    }
+
+
+def _is_mnp(obj: dict) -> bool:
+    return b"nd" in obj or ("nd" in obj and "type" in obj and "data" in obj)
+
+
+def decode_mnp(obj: dict, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> Any:
+    """An array (or numpy scalar) from a msgpack-numpy map. Never unpickles: kind ``O``,
+    object and structured dtypes are refused, and the shape must match the data's length
+    before anything is allocated."""
+
+    def get(name: str) -> Any:
+        return obj[name.encode()] if name.encode() in obj else obj.get(name)
+
+    descr, kind, data = get("type"), get("kind"), get("data")
+    if kind in (b"O", "O"):
+        raise CodecError("refusing a msgpack-numpy object array (it would be unpickled)")
+    if kind in (b"V", "V") or isinstance(descr, list):
+        raise CodecError("refusing a structured msgpack-numpy array")
+    if not isinstance(descr, str) or len(descr) > 16:
+        raise CodecError(f"msgpack-numpy 'type' must be a dtype string, got {descr!r:.40}")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError):
+        raise CodecError(f"msgpack-numpy 'type' {descr!r} is not a dtype") from None
+    if dtype.hasobject:
+        raise CodecError(f"refusing msgpack-numpy array of dtype {dtype}: object arrays")
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.itemsize == 0:
+        raise CodecError(f"refusing a structured msgpack-numpy array ({dtype})")
+    if not isinstance(data, (bytes, bytearray)):
+        raise CodecError(f"msgpack-numpy 'data' must be bytes, got {type(data).__name__}")
+    if get("nd") is not True:  # a numpy scalar
+        if len(data) != dtype.itemsize:
+            raise CodecError(f"msgpack-numpy scalar of {dtype} has {len(data)} bytes of data")
+        return np.frombuffer(data, dtype=dtype)[0]
+    shape = get("shape")
+    if (
+        not isinstance(shape, (list, tuple))
+        or len(shape) > 32
+        or not all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise CodecError(f"msgpack-numpy 'shape' must be non-negative ints, got {shape!r:.60}")
+    count = 1
+    for n in shape:
+        count *= n
+    nbytes = count * dtype.itemsize
+    if nbytes > limits.max_array_bytes:
+        raise CodecError(
+            f"array of shape {tuple(shape)} ({nbytes} bytes) exceeds the "
+            f"{limits.max_array_bytes}-byte cap"
+        )
+    if len(data) != nbytes:
+        raise CodecError(
+            f"msgpack-numpy data is {len(data)} bytes but shape {tuple(shape)} of {dtype} "
+            f"needs {nbytes}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, count=count).reshape(shape)
+    return arr.copy() if copy else arr
+
+
+class WireModalityConfig(dict):
+    """A decoded ModalityConfig (a plain map) that remembers how it travelled, which tells
+    the Isaac-GR00T versions apart: ``tag`` (N1.5/N1.6 ``__ModalityConfig_class__``, N1.7
+    ``__ModalityConfig__``) and ``as_string`` (N1.5 sends JSON text, later versions a map)."""
+
+    tag: str = MODALITY_CONFIG_TAG
+    as_string: bool = False
+
+
 # -- messages ------------------------------------------------------------------------------
 def _default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
@@ -186,10 +273,16 @@ def _default(obj: Any) -> Any:
     )
 
 
-def encode(obj: Any) -> bytes:
-    """One msgpack message; numpy arrays become ``.npy`` maps, numpy scalars plain numbers."""
+def _default_mnp(obj: Any) -> Any:
+    return encode_mnp(obj) if isinstance(obj, np.ndarray) else _default(obj)
+
+
+def encode(obj: Any, *, arrays: str = "npy") -> bytes:
+    """One msgpack message; numpy arrays become ``.npy`` maps (``arrays="msgpack_numpy"``:
+    msgpack-numpy maps, for N1.7 peers), numpy scalars plain numbers."""
+    default = _default_mnp if arrays == "msgpack_numpy" else _default
     try:
-        return msgpack.packb(obj, default=_default, use_bin_type=True)
+        return msgpack.packb(obj, default=default, use_bin_type=True)
     except CodecError:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
@@ -204,8 +297,11 @@ class Encoder:
 
     _MAX_SCRATCH = 64
 
-    def __init__(self) -> None:
-        self._packer = msgpack.Packer(default=self._default, use_bin_type=True, autoreset=False)
+    def __init__(self, arrays: str = "npy") -> None:
+        if arrays not in ARRAY_ENCODINGS:
+            raise ValueError(f"unknown array encoding '{arrays}'; use one of {ARRAY_ENCODINGS}")
+        default = _default_mnp if arrays == "msgpack_numpy" else self._default
+        self._packer = msgpack.Packer(default=default, use_bin_type=True, autoreset=False)
         self._view: memoryview | None = None
         self._scratch: list[bytearray] = []
         self._used = 0
@@ -254,8 +350,13 @@ def _object_hook(
             raise CodecError(f"message has more than {limits.max_containers} maps/lists")
         if NDARRAY_TAG in obj:
             return decode_npy(obj.get("as_npy"), limits, copy=copy)
+        if _is_mnp(obj):
+            return decode_mnp(obj, limits, copy=copy)
         if MODALITY_CONFIG_TAG in obj:
-            return _modality_config(obj.get("as_json"))
+            return _modality_config(obj.get("as_json"), MODALITY_CONFIG_TAG)
+        if MODALITY_CONFIG_N17_TAG in obj or MODALITY_CONFIG_N17_TAG.encode() in obj:
+            as_json = obj.get("as_json", obj.get(b"as_json"))
+            return _modality_config(as_json, MODALITY_CONFIG_N17_TAG)
         if JPEG_TAG in obj:
             return _jpeg_video(obj, limits, jpeg)
         return obj
@@ -274,16 +375,19 @@ def _jpeg_video(obj: dict, limits: Limits, enabled: bool) -> np.ndarray:
         raise CodecError(str(exc)) from None
 
 
-def _modality_config(value: Any) -> dict[str, Any]:
-    # N1.5 sends a JSON string, N1.6 a map; either way a plain dict comes out
-    if isinstance(value, str):
+def _modality_config(value: Any, tag: str) -> WireModalityConfig:
+    # N1.5 sends a JSON string, N1.6 and N1.7 a map; either way a plain dict comes out
+    as_string = isinstance(value, str)
+    if as_string:
         try:
             value = json.loads(value)
         except ValueError as exc:
             raise CodecError(f"bad ModalityConfig JSON: {exc}") from None
     if not isinstance(value, dict):
         raise CodecError("ModalityConfig 'as_json' must be a map or a JSON string")
-    return value
+    config = WireModalityConfig(value)
+    config.tag, config.as_string = tag, as_string
+    return config
 
 
 def _no_ext(code: int, data: bytes) -> Any:

@@ -9,7 +9,9 @@ Isaac-GR00T clients send three forms, and expect the reply in the matching one:
   [[str]]}}``, always batched. Reply: ``{key: (B, H, D)}`` without the ``action.`` prefix.
 
 The server normalises every request to flat-batched, splits it for the backend, and answers in
-the request's form; the client does the reverse.
+the request's form; the client does the reverse. Before validating, the server passes each
+request through :func:`conform`, which takes it the way Isaac-GR00T's own policy would
+(float64 states, frames at another resolution, keys the model does not read).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from attrs import frozen
 
 from groot_sdk.errors import ActionError, ObservationError
 from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.policy.observation import resize_image
 from groot_sdk.spec import EmbodimentSpec, GroupKind, Representation
 
 SECTIONS = ("video", "state", "language")
@@ -37,7 +40,8 @@ class Form:
 
 
 def is_nested(obs: Mapping[str, Any]) -> bool:
-    return bool(obs) and all(k in SECTIONS for k in obs)
+    # flat keys always have a dot: a bare section name holding a map means nested
+    return any(k in SECTIONS and isinstance(v, Mapping) for k, v in obs.items())
 
 
 def detect_form(obs: Mapping[str, Any], layout: ModalityLayout) -> Form:
@@ -51,6 +55,72 @@ def detect_form(obs: Mapping[str, Any], layout: ModalityLayout) -> Form:
         if isinstance(value, np.ndarray):
             return Form(nested=False, batched=value.ndim == (5 if key.startswith("video.") else 3))
     return Form(nested=False, batched=False)
+
+
+def conform(
+    obs: Mapping[str, Any], layout: ModalityLayout, form: Form, max_bytes: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Accept what Isaac-GR00T N1.5's ``Gr00tPolicy`` accepts (its transforms cast states to
+    float, resize frames and read only their own keys): integer or float64 states become
+    float32, uint8 RGB frames are resized to the layout's size, keys the layout lacks are
+    dropped. Returns the observation and the dropped keys; anything still wrong (missing keys,
+    wrong widths, NaN, other dtypes) is left for validation to refuse."""
+    state_keys = {k.key for k in layout.state}
+    cams = {v.name: (v.height, v.width) for v in layout.video}
+    ignored: list[str] = []
+
+    def fix(section: str, name: str, value: Any) -> Any:
+        if not isinstance(value, np.ndarray):
+            return value
+        if section == "state" and value.dtype != np.float32 and value.dtype.kind in "fiu":
+            return value.astype(np.float32)
+        if section == "video":
+            return _resized(f"video.{name}", value, *cams[name], max_bytes)
+        if section == "language" and value.dtype.kind == "U":  # np.array of strings
+            return value.tolist()
+        return value
+
+    if form.nested:
+        wanted = {"video": set(cams), "state": state_keys, "language": {layout.language_key}}
+        out: dict[str, Any] = {}
+        for section, part in obs.items():
+            if section not in SECTIONS:
+                ignored.append(section)
+            elif not isinstance(part, Mapping):
+                out[section] = part  # validation names it
+            else:
+                out[section] = {}
+                for key, value in part.items():
+                    if key in wanted[section]:
+                        out[section][key] = fix(section, key, value)
+                    else:
+                        ignored.append(f"{section}.{key}")
+        return out, ignored
+    flat: dict[str, Any] = {}
+    for key, value in obs.items():
+        section, _, name = key.partition(".")
+        if key == layout.language_key:
+            flat[key] = fix("language", key, value)
+        elif (section == "state" and name in state_keys) or (section == "video" and name in cams):
+            flat[key] = fix(section, name, value)
+        else:
+            ignored.append(key)
+    return flat, ignored
+
+
+def _resized(key: str, value: np.ndarray, height: int, width: int, max_bytes: int) -> np.ndarray:
+    if value.dtype != np.uint8 or value.ndim < 3 or value.shape[-1] != 3:
+        return value
+    h, w = value.shape[-3:-1]
+    frames = value.reshape(-1, h, w, 3)
+    if (h, w) == (height, width) or not h or not w or not len(frames):
+        return value
+    if len(frames) * height * width * 3 > max_bytes:
+        raise ObservationError(
+            f"{key}: resizing {len(frames)} frames to {height}x{width} exceeds {max_bytes} bytes"
+        )
+    out = np.stack([resize_image(f, height, width) for f in frames])
+    return out.reshape(value.shape[:-3] + (height, width, 3))
 
 
 def nested_to_flat(obs: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,9 +256,28 @@ def modality_config(layout: ModalityLayout, spec: EmbodimentSpec | None) -> dict
     return {name: c for name, c in config.items() if c["modality_keys"]}
 
 
+def modality_config_n15(layout: ModalityLayout) -> dict[str, dict[str, Any]]:
+    """The N1.5 ``{video, state, action, language}`` ModalityConfig fields for ``layout``:
+    Isaac-GR00T N1.5's pydantic model has only ``delta_indices`` and ``modality_keys``, and its
+    data configs prefix the keys (``state.eef_position``); all four sections are present."""
+
+    def config(keys: list[str], delta: list[int]) -> dict[str, Any]:
+        return {"delta_indices": delta, "modality_keys": keys}
+
+    return {
+        "video": config([f"video.{v.name}" for v in layout.video], [0]),
+        "state": config([f"state.{k.key}" for k in layout.state], [0]),
+        "action": config(
+            [f"action.{k.key}" for k in layout.action], list(range(layout.action_horizon))
+        ),
+        "language": config([layout.language_key], [0]),
+    }
+
+
 def layout_from_modality_config(config: Mapping[str, Any], spec: EmbodimentSpec) -> ModalityLayout:
     """A layout from a server's modality config: keys and horizon from the server, dims from the
-    embodiment spec (the config carries no dims). Raises naming keys the robot cannot supply."""
+    embodiment spec (the config carries no dims). N1.5 prefixes its keys (``state.x``), N1.6
+    and N1.7 do not: both read the same. Raises naming keys the robot cannot supply."""
     own = ModalityLayout.from_spec(spec)
 
     def keys(section: str) -> list[str]:
@@ -198,7 +287,9 @@ def layout_from_modality_config(config: Mapping[str, Any], spec: EmbodimentSpec)
         got = part.get("modality_keys") if isinstance(part, Mapping) else None
         if not isinstance(got, list) or not all(isinstance(k, str) for k in got):
             raise ObservationError(f"server modality config has no '{section}' modality_keys")
-        return got
+        if section == "language":
+            return got
+        return [k.removeprefix(f"{section}.") for k in got]
 
     state_dims = {k.key: k for k in own.state}
     action_dims = {k.key: k for k in own.action}

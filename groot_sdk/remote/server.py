@@ -1,8 +1,12 @@
 """The policy server: any PolicyBackend behind Isaac-GR00T's ZeroMQ REQ/REP protocol.
 
-Speaks the N1.5 dialect (``get_action`` data = the observation, reply = the action dict) or
-the N1.6 one (data = ``{"observation", "options"}``, reply = ``[action, info]``, plus
-``reset`` and ``get_modality_config``), so official Isaac-GR00T clients work unchanged.
+Speaks the N1.5 dialect (``get_action`` data = the observation, reply = the action dict;
+``get_modality_config`` as N1.5's ``RobotInferenceServer`` answers it: JSON-string configs with
+prefixed keys), the N1.6 one (data = ``{"observation", "options"}``, reply = ``[action,
+info]``, plus ``reset``; configs as maps) or the N1.7 one (N1.6's, with msgpack-numpy arrays
+and the ``__ModalityConfig__`` marker), so official Isaac-GR00T clients work unchanged. Like
+the official policy it takes float64 states, frames at another resolution and keys it does not
+read (:func:`groot_sdk.remote.forms.conform`; each ignored key is logged once).
 
 Hardened where the official server is not: binds 127.0.0.1 unless told otherwise, compares
 tokens in constant time, caps message size (ZeroMQ's MAXMSGSIZE and a decode-time check),
@@ -16,6 +20,7 @@ sees it, refuses ``kill`` unless allowed, and answers every malformed request wi
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -28,13 +33,21 @@ from groot_sdk.errors import GrootError
 from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import validate_observation
 from groot_sdk.remote import forms
-from groot_sdk.remote.codec import DEFAULT_LIMITS, CodecError, Limits, decode, encode
+from groot_sdk.remote.codec import (
+    DEFAULT_LIMITS,
+    MODALITY_CONFIG_N17_TAG,
+    MODALITY_CONFIG_TAG,
+    CodecError,
+    Limits,
+    decode,
+    encode,
+)
 from groot_sdk.remote.jpeg import available as jpeg_available
 from groot_sdk.spec import EmbodimentSpec
 
 log = logging.getLogger(__name__)
 
-DIALECTS = ("n1.5", "n1.6")
+DIALECTS = ("n1.5", "n1.6", "n1.7")
 DEFAULT_PORT = 5555
 LAYOUT_ENDPOINT = "groot_sdk.layout"
 EXTENSIONS_ENDPOINT = "groot_sdk.extensions"
@@ -72,6 +85,8 @@ class PolicyServer:
         #: accept JPEG frames (groot-sdk extension); default: when Pillow is installed
         self.jpeg = jpeg_available() if jpeg is None else jpeg
         self._token = api_token.encode() if api_token else None
+        self._arrays = "msgpack_numpy" if dialect == "n1.7" else "npy"
+        self._ignored: set[str] = set()
         self._stop = threading.Event()
         self.requests = 0
         self.errors = 0
@@ -91,13 +106,13 @@ class PolicyServer:
         self._endpoints: dict[str, Callable[[Any], Any]] = {
             "ping": lambda _data: {"status": "ok", "message": "Server is running"},
             "kill": self._kill,
-            "get_action": self._get_action_n16 if dialect == "n1.6" else self._get_action_n15,
+            "get_action": self._get_action_n15 if dialect == "n1.5" else self._get_action_n16,
+            "get_modality_config": self._modality_config,
             LAYOUT_ENDPOINT: lambda _data: self.backend.layout.to_json(),
             EXTENSIONS_ENDPOINT: lambda _data: {"jpeg": self.jpeg},
         }
-        if dialect == "n1.6":
+        if dialect != "n1.5":
             self._endpoints["reset"] = self._reset
-            self._endpoints["get_modality_config"] = self._modality_config
 
     # -- lifecycle -----------------------------------------------------------------------------
     def serve_forever(self, poll_ms: int = 100) -> None:
@@ -138,7 +153,7 @@ class PolicyServer:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
             result = self._dispatch(decode(frames[0], self.limits, jpeg=self.jpeg))
-            return encode(result)
+            return encode(result, arrays=self._arrays)
         except (CodecError, RequestError, GrootError) as exc:
             return self._error(str(exc))
         except Exception as exc:  # the backend failed: report it, keep serving
@@ -197,6 +212,13 @@ class PolicyServer:
     def _act(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         layout = self.backend.layout
         form = forms.detect_form(observation, layout)
+        observation, ignored = forms.conform(
+            observation, layout, form, self.limits.max_array_bytes
+        )
+        for key in ignored:
+            if key not in self._ignored and len(self._ignored) < 256:
+                self._ignored.add(key)
+                log.info("ignoring observation key '%s': the served policy does not read it", key)
         validate_observation(
             observation, layout, dialect="n1.6" if form.nested else "n1.5", batched=form.batched
         )
@@ -233,9 +255,14 @@ class PolicyServer:
         return {}
 
     def _modality_config(self, _data: Any) -> Any:
-        from groot_sdk.remote.codec import MODALITY_CONFIG_TAG
-
+        layout = self.backend.layout
+        if self.dialect == "n1.5":  # pydantic model_dump_json(): a JSON string
+            return {
+                name: {MODALITY_CONFIG_TAG: True, "as_json": json.dumps(config)}
+                for name, config in forms.modality_config_n15(layout).items()
+            }
+        tag = MODALITY_CONFIG_N17_TAG if self.dialect == "n1.7" else MODALITY_CONFIG_TAG
         return {
-            name: {MODALITY_CONFIG_TAG: True, "as_json": config}
-            for name, config in forms.modality_config(self.backend.layout, self.spec).items()
+            name: {tag: True, "as_json": config}
+            for name, config in forms.modality_config(layout, self.spec).items()
         }

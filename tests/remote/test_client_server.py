@@ -87,7 +87,7 @@ def test_n15_server_explains_an_n16_request(serve, so101_spec):
 
 def test_forced_n16_against_n15_server_fails_clearly(serve, so101_spec):
     server = serve(dialect="n1.5")
-    with pytest.raises(BackendError, match="Unknown endpoint: get_modality_config"):
+    with pytest.raises(BackendError, match="speaks n1.5.*dialect=n1.6"):
         make_backend(f"remote://127.0.0.1:{server.port}", so101_spec, {"dialect": "n1.6"})
 
 

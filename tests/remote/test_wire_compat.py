@@ -7,6 +7,7 @@ N1.5/N1.6 servers behaving like Isaac-GR00T's against the SDK's `remote` backend
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -94,10 +95,20 @@ def test_minimal_client_gets_actions_from_groot_serve_n15(wire):
         # batched N1.5 observations come back batched
         batched = client.call("get_action", so101_flat_obs(batch=3))
         assert batched["action.gripper"].shape == (3, 16, 1)
+        # get_modality_config as N1.5's RobotInferenceServer answers it: JSON text, keys
+        # prefixed (gr00t/eval/robot.py and gr00t/data/dataset.py at 4af2b622)
+        config = client.call("get_modality_config", requires_input=False)
+        assert config["action"]["__ModalityConfig_class__"] is True
+        assert json.loads(config["action"]["as_json"]) == {
+            "delta_indices": list(range(16)),
+            "modality_keys": ["action.single_arm", "action.gripper"],
+        }
+        assert json.loads(config["video"]["as_json"])["modality_keys"] == [
+            "video.front",
+            "video.wrist",
+        ]
         # N1.5 servers have no N1.6 endpoints
-        assert (
-            "Unknown endpoint" in client.call("get_modality_config", requires_input=False)["error"]
-        )
+        assert "Unknown endpoint" in client.call("reset", {"options": None})["error"]
         # an invalid observation is refused with a message naming the key
         bad = dict(obs, **{"state.single_arm": np.zeros((1, 4), np.float32)})
         assert "state.single_arm" in client.call("get_action", bad)["error"]

@@ -17,7 +17,7 @@ import click
 )
 @click.option(
     "--dialect",
-    type=click.Choice(["n1.5", "n1.6"]),
+    type=click.Choice(["n1.5", "n1.6", "n1.7"]),
     default="n1.6",
     show_default=True,
     help="Isaac-GR00T protocol version to speak.",
