@@ -121,6 +121,11 @@ class G1Body(JointEncoder, Actuator):
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _on_connect(self) -> None:
+        if self.release_mode:  # pragma: no cover - needs the robot's MotionSwitcher service
+            from groot_sdk_g1_inspire.dds.channel import release_builtin_control
+
+            # first, as Unitree's examples do: its SDK makes the DDS domain that we then join
+            release_builtin_control(self.lowlevel.domain_id, self.lowlevel.interface)
         self.lowlevel.open()
         deadline = time.monotonic() + self.first_state_timeout_s
         state = None
@@ -135,10 +140,6 @@ class G1Body(JointEncoder, Actuator):
                 f"G1: no LowState on rt/lowstate within {self.first_state_timeout_s:g} s "
                 "(check network_interface and that the robot is on)"
             )
-        if self.release_mode:  # pragma: no cover - needs the robot's MotionSwitcher service
-            from groot_sdk_g1_inspire.dds.channel import release_builtin_control
-
-            release_builtin_control()
         self._cmd.mode_machine = state.mode_machine  # the robot model, from the first state
         self._cmd.mode_pr = 0
         self._damping(state.q[:BODY_DOF])
@@ -366,6 +367,9 @@ class G1Options:
     hand_speed: int = opt.int_field(1000, ge=0, le=1000)
     hand_force: int = opt.int_field(500, ge=0, le=1000)
     hand_timeout_s: float | None = opt.float_field(None, gt=0.0, le=10.0, optional=True)
+    #: with ``fake``: run the simulated G1 in this interpreter, on Unitree's SDK and its
+    #: CycloneDDS (e.g. a venv with cyclonedds 0.10.x, what the robot runs)
+    sim_python: str | None = opt.text_field(None, optional=True)
 
 
 OPTIONS = {a.name for a in attrs.fields(G1Options)}
@@ -375,8 +379,8 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     """Options: ``network_interface`` (eth0), ``domain_id`` (0), ``hand_address``
     ("IP[:PORT],IP[:PORT]", left first) or ``hand_left``/``hand_right``, ``fake``,
     ``rate_hz`` (500), ``state_timeout_s``, ``release_mode`` (release Unitree's built-in
-    controller first), ``hand_speed``/``hand_force`` (0..1000), ``camera_<name>``
-    (see :class:`G1Options`)."""
+    controller first), ``hand_speed``/``hand_force`` (0..1000), ``camera_<name>``,
+    ``sim_python`` (with ``fake``: the simulated G1's interpreter) (see :class:`G1Options`)."""
     from groot_sdk.hardware.opencv_camera import cameras_from_options
     from groot_sdk_g1_inspire.dds.channel import G1LowLevel
 
@@ -385,6 +389,8 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     fake = o.fake
     camera_sensors = cameras_from_options(spec, options, fake=fake)  # checked before devices
     real_addresses = None if fake else _hand_addresses(o)
+    if o.sim_python and not fake:
+        raise SpecError("g1_inspire: option sim_python needs fake=True (it runs the simulated G1)")
     if not fake:  # before any DDS participant or socket is made
         if real_addresses is None:
             raise SpecError(
@@ -397,13 +403,17 @@ def make_hardware(spec: EmbodimentSpec, **options: Any) -> Embodiment:
     body_owned: list[Any] = []
     hand_owned: list[list[Any]] = [[], []]
     if fake:
-        from groot_sdk_g1_inspire.dds.sim import SimulatedG1
+        from groot_sdk_g1_inspire.dds.sim import SimulatedG1, SimulatedG1Process
         from groot_sdk_g1_inspire.inspire.sim import SimulatedInspireHand
 
         # a per-process domain: tests running side by side must not hear each other
         domain = o.domain_id if o.domain_id is not None else 100 + os.getpid() % 100
         interface = o.network_interface or "lo"
-        body_owned.append(SimulatedG1(domain_id=domain, interface=interface).start())
+        if o.sim_python:
+            robot: Any = SimulatedG1Process(o.sim_python, domain_id=domain, interface=interface)
+        else:
+            robot = SimulatedG1(domain_id=domain, interface=interface)
+        body_owned.append(robot.start())
         hands = [SimulatedInspireHand().start() for _ in range(2)]
         hand_owned = [[hands[0]], [hands[1]]]
         addresses: tuple[str | None, str | None] | None = tuple(

@@ -1,8 +1,18 @@
-"""``rt/lowcmd`` / ``rt/lowstate`` through Unitree's Python SDK on CycloneDDS.
+"""``rt/lowcmd`` / ``rt/lowstate`` on CycloneDDS, as the G1 speaks them.
 
-Needs ``pip install 'groot-sdk-g1-inspire[dds]'`` (``unitree-sdk2py-dimos`` and
-``cyclonedds``; see research/hardware.md on which builds install on Python 3.11). The SDK's
-channel factory is process-wide: one DDS domain and interface per process.
+Needs ``pip install 'groot-sdk-g1-inspire[dds]'`` (``cyclonedds``; any version from 0.10.2).
+The G1 runs CycloneDDS 0.10.x; the 11.x wheels (the ones that install on Python 3.11) talk to
+it only with two things done here rather than through Unitree's SDK channel:
+
+* the message types of :mod:`.idl`, whose 8-bit fields hash as 0.10 hashes them (with the
+  SDK's types a 0.10 and an 11 endpoint never match: their type identifiers differ and the
+  types are not assignable);
+* on a loopback interface, discovery that also works with a 0.10 peer: 11 enables multicast
+  on ``lo`` while 0.10 disables it there and looks for peers on the localhost unicast ports
+  of participant indices, so neither sees the other's participant. We take a participant
+  index (``auto``) and list localhost as a peer, and keep multicast for 11 peers.
+
+One DDS domain and interface per process (the domain is process-wide in CycloneDDS).
 """
 
 from __future__ import annotations
@@ -12,101 +22,90 @@ import threading
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from groot_sdk.errors import HardwareError, require
-from groot_sdk_g1_inspire.dds.messages import NUM_MOTORS, LowCmd, LowState
+from groot_sdk_g1_inspire.dds.messages import LowCmd, LowState
 
 log = logging.getLogger(__name__)
 
 LOWCMD_TOPIC = "rt/lowcmd"
 LOWSTATE_TOPIC = "rt/lowstate"
+LOOPBACK = ("lo", "lo0")
 _factory_lock = threading.Lock()
 _factory: tuple[int, str] | None = None
+_domain = None  # must stay referenced: a collected Domain takes its configuration with it
+_participant = None
 
 
-def init_factory(domain_id: int, interface: str | None) -> None:
-    """``ChannelFactoryInitialize`` once per process (a second, different call is an error)."""
-    global _factory
-    channel = require("unitree_sdk2py.core.channel", "dds", "the G1 DDS interface")
+def domain_config(interface: str | None) -> str:
+    """CycloneDDS configuration for one interface (``None``: let CycloneDDS choose)."""
+    parts = ['<CycloneDDS><Domain Id="any">']
+    if interface:
+        parts.append(
+            f'<General><Interfaces><NetworkInterface name="{interface}"/></Interfaces></General>'
+        )
+    if interface in LOOPBACK or (interface or "").startswith("127."):
+        parts.append(
+            "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
+            '<Peers><Peer address="127.0.0.1"/></Peers></Discovery>'
+        )
+    parts.append("</Domain></CycloneDDS>")
+    return "".join(parts)
+
+
+def init_factory(domain_id: int, interface: str | None):
+    """The process's participant on ``domain_id`` / ``interface`` (made once; a second,
+    different call is an error)."""
+    global _factory, _domain, _participant
+    dds_domain = require("cyclonedds.domain", "dds", "the G1 DDS interface")
+    core = require("cyclonedds.core", "dds")
     with _factory_lock:
         wanted = (int(domain_id), interface or "")
         if _factory is None:
-            if interface:
-                channel.ChannelFactoryInitialize(int(domain_id), interface)
-            else:
-                channel.ChannelFactoryInitialize(int(domain_id))
+            try:
+                _domain = dds_domain.Domain(int(domain_id), domain_config(interface))
+            except core.DDSException:
+                # made already in this process (e.g. by Unitree's SDK for MotionSwitcher):
+                # join it with its configuration
+                log.info("DDS domain %d exists in this process; joining it", domain_id)
+            _participant = dds_domain.DomainParticipant(int(domain_id))
             _factory = wanted
         elif _factory != wanted:
             raise HardwareError(
                 f"DDS is already initialised on domain {_factory[0]} / '{_factory[1]}' in this "
                 f"process; cannot also use domain {wanted[0]} / '{wanted[1]}'"
             )
+        return _participant
 
 
 def to_sdk(cmd: LowCmd):
-    """Our :class:`LowCmd` as the SDK's ``unitree_hg`` LowCmd_, crc included."""
-    default = require("unitree_sdk2py.idl.default", "dds")
-    msg = default.unitree_hg_msg_dds__LowCmd_()
-    msg.mode_pr, msg.mode_machine = int(cmd.mode_pr), int(cmd.mode_machine)
-    for i in range(NUM_MOTORS):
-        m = msg.motor_cmd[i]
-        m.mode = int(cmd.mode[i])
-        m.q, m.dq, m.tau = float(cmd.q[i]), float(cmd.dq[i]), float(cmd.tau[i])
-        m.kp, m.kd = float(cmd.kp[i]), float(cmd.kd[i])
-    msg.crc = cmd.crc
+    """Our :class:`LowCmd` as a ``unitree_hg`` LowCmd_ message, crc included."""
+    from groot_sdk_g1_inspire.dds import idl
+
+    msg = idl.new_lowcmd()
+    cmd.fill(msg)
     return msg
 
 
 def from_sdk_cmd(msg) -> LowCmd:
-    cmd = LowCmd(msg.mode_pr, msg.mode_machine)
-    for i, m in enumerate(msg.motor_cmd[:NUM_MOTORS]):
-        cmd.mode[i] = m.mode
-        cmd.q[i], cmd.dq[i], cmd.tau[i], cmd.kp[i], cmd.kd[i] = m.q, m.dq, m.tau, m.kp, m.kd
-    return cmd
+    return LowCmd.from_msg(msg)
 
 
 def state_to_sdk(state: LowState):
-    default = require("unitree_sdk2py.idl.default", "dds")
-    msg = default.unitree_hg_msg_dds__LowState_()
-    msg.mode_pr, msg.mode_machine, msg.tick = state.mode_pr, state.mode_machine, state.tick
-    imu = msg.imu_state
-    imu.quaternion = [float(x) for x in state.quaternion]
-    imu.gyroscope = [float(x) for x in state.gyroscope]
-    imu.accelerometer = [float(x) for x in state.accelerometer]
-    imu.rpy = [float(x) for x in state.rpy]
-    for i in range(NUM_MOTORS):
-        m = msg.motor_state[i]
-        m.mode = int(state.mode[i])
-        m.q, m.dq, m.ddq = float(state.q[i]), float(state.dq[i]), float(state.ddq[i])
-        m.tau_est, m.motorstate = float(state.tau_est[i]), int(state.motorstate[i])
-    msg.crc = 0
+    from groot_sdk_g1_inspire.dds import idl
+
+    msg = idl.new_lowstate()
+    state.fill(msg)
     return msg
 
 
 def from_sdk_state(msg) -> LowState:
-    n = NUM_MOTORS
-    ms = msg.motor_state[:n]
-    imu = msg.imu_state
-    return LowState(
-        mode_pr=msg.mode_pr,
-        mode_machine=msg.mode_machine,
-        tick=msg.tick,
-        quaternion=np.array(imu.quaternion, np.float32),
-        gyroscope=np.array(imu.gyroscope, np.float32),
-        accelerometer=np.array(imu.accelerometer, np.float32),
-        rpy=np.array(imu.rpy, np.float32),
-        mode=np.array([m.mode for m in ms], np.uint8),
-        q=np.array([m.q for m in ms], np.float32),
-        dq=np.array([m.dq for m in ms], np.float32),
-        ddq=np.array([m.ddq for m in ms], np.float32),
-        tau_est=np.array([m.tau_est for m in ms], np.float32),
-        motorstate=np.array([m.motorstate for m in ms], np.uint32),
-    )
+    return LowState.from_msg(msg)
 
 
 class Endpoint:
-    """A publisher on one topic and a subscriber on the other (robot or controller side)."""
+    """A publisher on one topic and a subscriber on the other (robot or controller side), with
+    CycloneDDS's default QoS, as Unitree's SDK uses (reliable writer, best-effort reader, keep
+    last 1)."""
 
     def __init__(
         self,
@@ -122,31 +121,46 @@ class Endpoint:
         self._args = (publish, publish_type, subscribe, subscribe_type)
         self._on_message = on_message
         self.domain_id, self.interface = domain_id, interface
-        self._pub = self._sub = None
+        self._writer = self._reader = None
+        self._type: type = object
+        self._open = False
 
     def open(self) -> None:
-        init_factory(self.domain_id, self.interface)
-        channel = require("unitree_sdk2py.core.channel", "dds")
-        hg = require("unitree_sdk2py.idl.unitree_hg.msg.dds_", "dds")
+        participant = init_factory(self.domain_id, self.interface)
+        topic = require("cyclonedds.topic", "dds")
+        pub, sub = require("cyclonedds.pub", "dds"), require("cyclonedds.sub", "dds")
+        core = require("cyclonedds.core", "dds")
+        from groot_sdk_g1_inspire.dds import idl
+
         publish, ptype, subscribe, stype = self._args
-        self._pub = channel.ChannelPublisher(publish, getattr(hg, ptype))
-        self._pub.Init()
-        self._sub = channel.ChannelSubscriber(subscribe, getattr(hg, stype))
-        self._sub.Init(self._on_message, 1)
+        self._type = getattr(idl, stype)
+        self._open = True
+        wtopic = topic.Topic(participant, publish, getattr(idl, ptype))
+        self._writer = pub.DataWriter(participant, wtopic)
+        rtopic = topic.Topic(participant, subscribe, self._type)
+        listener = core.Listener(on_data_available=self._on_data)
+        self._reader = sub.DataReader(participant, rtopic, listener=listener)
+
+    def _on_data(self, reader) -> None:
+        for msg in reader.take(N=16):
+            # a vanished writer shows up as an InvalidSample (no data): skip those
+            if self._open and isinstance(msg, self._type):
+                self._on_message(msg)
 
     def write(self, msg) -> None:
-        if self._pub is None:
+        if self._writer is None:
             raise HardwareError("DDS endpoint is not open")
-        self._pub.Write(msg)
+        self._writer.write(msg)
 
     def close(self) -> None:
-        for ch in (self._sub, self._pub):
-            if ch is not None:
+        self._open = False
+        for entity in (self._reader, self._writer):
+            if entity is not None:
                 try:
-                    ch.Close()
+                    entity.__del__()  # cyclonedds deletes an entity there; idempotent
                 except Exception:  # cyclonedds raises if the entity is already gone
-                    log.debug("closing a DDS channel failed", exc_info=True)
-        self._sub = self._pub = None
+                    log.debug("closing a DDS entity failed", exc_info=True)
+        self._reader = self._writer = None
 
 
 class G1LowLevel:
@@ -168,6 +182,14 @@ class G1LowLevel:
             self._state, self._stamp = state, time.monotonic()
             self.states_received += 1
 
+    @property
+    def domain_id(self) -> int:
+        return self._endpoint.domain_id
+
+    @property
+    def interface(self) -> str | None:
+        return self._endpoint.interface
+
     def open(self) -> None:
         self._endpoint.open()
 
@@ -182,11 +204,21 @@ class G1LowLevel:
         self._endpoint.write(to_sdk(cmd))
 
 
-def release_builtin_control(timeout_s: float = 5.0) -> None:  # pragma: no cover - robot only
-    """Release Unitree's built-in locomotion (MotionSwitcher) before low-level control."""
+def release_builtin_control(
+    domain_id: int, interface: str | None, timeout_s: float = 5.0
+) -> None:  # pragma: no cover - robot only
+    """Release Unitree's built-in locomotion (MotionSwitcher) before low-level control.
+
+    Goes through Unitree's SDK (``unitree-sdk2py``), whose channel factory makes the DDS
+    domain: call this before :func:`init_factory`, which then joins that domain."""
+    channel = require("unitree_sdk2py.core.channel", "dds", "MotionSwitcher")
     switcher = require(
         "unitree_sdk2py.comm.motion_switcher.motion_switcher_client", "dds", "MotionSwitcher"
     )
+    if interface:
+        channel.ChannelFactoryInitialize(int(domain_id), interface)
+    else:
+        channel.ChannelFactoryInitialize(int(domain_id))
     client = switcher.MotionSwitcherClient()
     client.SetTimeout(timeout_s)
     client.Init()

@@ -1,4 +1,5 @@
-"""``unitree_hg`` LowCmd_ / LowState_ as packed bytes, and Unitree's CRC32.
+"""``unitree_hg`` LowCmd_ / LowState_: packed bytes, copies to and from DDS messages, and
+Unitree's CRC32.
 
 The robot checks ``LowCmd_.crc`` and ignores commands whose CRC is wrong. The CRC covers the
 message packed little-endian with 4-byte alignment (the SDK's ``crc.py`` layout), as 32-bit
@@ -91,6 +92,31 @@ class LowCmd:
     def crc(self) -> int:
         return message_crc(self.pack(0))
 
+    def fill(self, msg) -> None:
+        """Copy into a ``LowCmd_`` message (ours or Unitree's SDK's), ``crc`` included.
+
+        Every packed field goes out, ``reserve`` too: the robot recomputes the CRC over
+        what it receives, so a field that is packed here but not sent makes it drop the
+        command."""
+        msg.mode_pr, msg.mode_machine = int(self.mode_pr), int(self.mode_machine)
+        for i in range(NUM_MOTORS):
+            m = msg.motor_cmd[i]
+            m.mode = int(self.mode[i])
+            m.q, m.dq, m.tau = float(self.q[i]), float(self.dq[i]), float(self.tau[i])
+            m.kp, m.kd = float(self.kp[i]), float(self.kd[i])
+            m.reserve = 0
+        msg.reserve = [int(r) for r in self.reserve]
+        msg.crc = self.crc
+
+    @classmethod
+    def from_msg(cls, msg) -> LowCmd:
+        """From a received ``LowCmd_`` message (its ``crc`` is not checked here)."""
+        cmd = cls(int(msg.mode_pr), int(msg.mode_machine), reserve=tuple(msg.reserve))
+        for i, m in enumerate(msg.motor_cmd[:NUM_MOTORS]):
+            cmd.mode[i] = m.mode
+            cmd.q[i], cmd.dq[i], cmd.tau[i], cmd.kp[i], cmd.kd[i] = m.q, m.dq, m.tau, m.kp, m.kd
+        return cmd
+
     @classmethod
     def unpack(cls, data: bytes) -> tuple[LowCmd, int]:
         """-> (command, the crc field as sent)."""
@@ -125,6 +151,40 @@ class LowState:
     ddq: np.ndarray = field(factory=_f32)
     tau_est: np.ndarray = field(factory=_f32)
     motorstate: np.ndarray = field(factory=lambda: np.zeros(NUM_MOTORS, np.uint32))
+
+    def fill(self, msg) -> None:
+        """Copy into a ``LowState_`` message (ours or Unitree's SDK's); ``crc`` is left as is."""
+        msg.mode_pr, msg.mode_machine, msg.tick = self.mode_pr, self.mode_machine, self.tick
+        imu = msg.imu_state
+        imu.quaternion = [float(x) for x in self.quaternion]
+        imu.gyroscope = [float(x) for x in self.gyroscope]
+        imu.accelerometer = [float(x) for x in self.accelerometer]
+        imu.rpy = [float(x) for x in self.rpy]
+        for i in range(NUM_MOTORS):
+            m = msg.motor_state[i]
+            m.mode = int(self.mode[i])
+            m.q, m.dq, m.ddq = float(self.q[i]), float(self.dq[i]), float(self.ddq[i])
+            m.tau_est, m.motorstate = float(self.tau_est[i]), int(self.motorstate[i])
+
+    @classmethod
+    def from_msg(cls, msg) -> LowState:
+        ms = msg.motor_state[:NUM_MOTORS]
+        imu = msg.imu_state
+        return cls(
+            mode_pr=msg.mode_pr,
+            mode_machine=msg.mode_machine,
+            tick=msg.tick,
+            quaternion=np.array(imu.quaternion, np.float32),
+            gyroscope=np.array(imu.gyroscope, np.float32),
+            accelerometer=np.array(imu.accelerometer, np.float32),
+            rpy=np.array(imu.rpy, np.float32),
+            mode=np.array([m.mode for m in ms], np.uint8),
+            q=np.array([m.q for m in ms], np.float32),
+            dq=np.array([m.dq for m in ms], np.float32),
+            ddq=np.array([m.ddq for m in ms], np.float32),
+            tau_est=np.array([m.tau_est for m in ms], np.float32),
+            motorstate=np.array([m.motorstate for m in ms], np.uint32),
+        )
 
     def pack(self) -> bytes:
         values: list = [0, 0, self.mode_pr, self.mode_machine, self.tick]
