@@ -355,12 +355,16 @@ class DatasetWriter:
         }
 
     def _apply_plan(self, plan: Any) -> None:
-        """Run (or finish) a repair plan; every step is safe to run twice."""
+        """Run (or finish) a repair plan. Progress is saved after each step, so a crash
+        redoes at most the step it interrupted, and every step is safe to redo."""
         try:
             steps, rows, stat_rows = plan["steps"], plan["episodes"], plan["episodes_stats"]
             if self._q is None:
                 self._q = L.Quarantine(self.root, str(plan["stamp"]))
-            for step in steps:
+            done = int(plan.get("done", 0))
+            for k, step in enumerate(steps):
+                if k < done:  # finished before a crash; only the step after may be redone
+                    continue
                 op = step["op"]
                 if op == "quarantine":
                     path = L.inside(self.root, self.root / step["path"], "a repair step")
@@ -380,6 +384,7 @@ class DatasetWriter:
                         L.move_into_place(src, dst)
                 else:
                     raise ValueError(f"unknown step {op!r}")
+                L.atomic_write_json(self.root / L.REPAIR_PLAN, {**plan, "done": k + 1})
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(
                 f"{self.root / L.REPAIR_PLAN}: unusable repair plan ({exc})"

@@ -107,7 +107,9 @@ class N15Dataset:
 
     def state_or_action(self, tid: int, section: str, key: str, base: int) -> np.ndarray:
         entry = self.modality[section][key]
-        column = entry.get("original_key") or ("observation.state" if section == "state" else "action")
+        column = entry.get("original_key") or (
+            "observation.state" if section == "state" else "action"
+        )
         data = np.stack(self._parquet(tid)[column])
         if data.ndim == 1:
             data = data.reshape(-1, 1)
