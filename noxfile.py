@@ -13,6 +13,8 @@ PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
 EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl"
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=68"]
+#: the array codec Isaac-GR00T N1.7 pins: checks the N1.7 stand-in's bytes against the real one
+TEST_DEPS += ["msgpack-numpy==0.4.8"]
 
 
 def install_project(session: nox.Session) -> None:

@@ -73,7 +73,8 @@ def conform(
         if not isinstance(value, np.ndarray):
             return value
         if section == "state" and value.dtype != np.float32 and value.dtype.kind in "fiu":
-            return value.astype(np.float32)
+            with np.errstate(over="ignore"):  # an overflow becomes inf: validation names it
+                return value.astype(np.float32)
         if section == "video":
             return _resized(f"video.{name}", value, *cams[name], max_bytes)
         if section == "language" and value.dtype.kind == "U":  # np.array of strings

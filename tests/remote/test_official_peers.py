@@ -525,6 +525,7 @@ def test_groot_serve_converts_resizes_and_ignores_like_the_official_server(
             obs["action.single_arm"] = rng.random((H, 5))  # eval_policy.py's ground truth
             obs["annotation.human.validity"] = ["valid"]
             if version == "n1.5":
+                obs[TASK] = np.array(["pick up the cube"])  # Gr00tPolicy np.array()s it anyway
                 with caplog.at_level(logging.INFO, logger="groot_sdk.remote.server"):
                     first = client.get_action(obs)
                     second = client.get_action(obs)
@@ -585,6 +586,9 @@ def test_groot_serve_still_refuses_what_is_wrong(groot_server, version):
         obs = so101_obs(rng)
         obs["state.single_arm"][0, 2] = np.nan
         assert "non-finite" in ask(obs)
+        obs = so101_obs(rng)
+        obs["state.gripper"] = np.array([[1e300]])  # finite in float64, inf once cast
+        assert "state.gripper" in ask(obs) or "gripper" in ask(obs)
         obs = so101_obs(rng)
         obs["video.front"] = obs["video.front"].astype(np.float32)
         assert "video.front" in ask(obs) or "front" in ask(obs)
@@ -757,12 +761,19 @@ def test_groot_serve_cli_speaks_n17(wire):
 
 
 def test_n17_stand_in_matches_msgpack_numpy():
-    """The N1.7 stand-in's arrays are what msgpack-numpy itself writes and reads."""
+    """The N1.7 stand-in's arrays are what msgpack-numpy itself (0.4.8, as N1.7 pins it)
+    writes and reads."""
     mnp = pytest.importorskip("msgpack_numpy", reason="msgpack-numpy is not installed")
     arr = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert CodecN17.pack({"a": arr}) == msgpack.packb({"a": arr}, default=mnp.encode)
     out = msgpack.unpackb(CodecN17.pack({"a": arr}), object_hook=mnp.decode, raw=False)
     np.testing.assert_array_equal(out["a"], arr)
+    # and the SDK's N1.7 encoding is msgpack-numpy's, byte for byte
+    from groot_sdk.remote.codec import encode
+
+    assert encode({"a": arr}, arrays="msgpack_numpy") == msgpack.packb(
+        {"a": arr}, default=mnp.encode
+    )
 
 
 def test_sdk_codec_reads_and_writes_msgpack_numpy_arrays():
