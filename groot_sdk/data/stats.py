@@ -126,7 +126,7 @@ def modality_stats(
     from groot_sdk.data.schema import parse_modality_entry
 
     for section, default_col in (("state", "observation.state"), ("action", "action")):
-        entries = modality.get(section) or {}
+        entries = modality.get(section, {})
         if not isinstance(entries, Mapping):
             raise DatasetError(f"{MODALITY}: '{section}' must be an object")
         for key, entry in entries.items():
@@ -159,7 +159,7 @@ def dataset_modality_stats(root: Any, progress: Any = None) -> dict[str, Any]:
         raise DatasetError(f"{root}: no meta/modality.json; stats are per modality key")
     wanted_set = set()
     for section, default in (("state", "observation.state"), ("action", "action")):
-        entries = ds.modality.get(section) or {}
+        entries = ds.modality.get(section, {})
         if not isinstance(entries, Mapping):
             raise DatasetError(f"meta/modality.json: '{section}' must be an object")
         for key, e in entries.items():
@@ -171,6 +171,8 @@ def dataset_modality_stats(root: Any, progress: Any = None) -> dict[str, Any]:
                 )
             wanted_set.add(col)
     wanted = sorted(wanted_set)
+    if not wanted:
+        raise DatasetError("meta/modality.json: has no state or action keys to compute stats of")
     items = progress(ds.episode_indices) if progress else ds.episode_indices
     parts = [ds.episode(i, wanted) for i in items]
     if not parts:

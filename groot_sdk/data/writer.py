@@ -172,13 +172,11 @@ class DatasetWriter:
         L.recover_meta(self.root)
         where = f"{self.root}: cannot append"
         try:
-            info = parse_info(L.read_json(self.layout.meta(L.INFO)))
+            info = parse_info(
+                L.read_json(self.layout.meta(L.INFO)), need_version=L.CODEBASE_VERSION
+            )
         except (ValueError, OSError) as exc:
             raise DatasetError(f"{where}: {exc}") from None
-        if info.codebase_version != L.CODEBASE_VERSION:
-            raise DatasetError(
-                f"{where}: it is LeRobot {info.codebase_version}, not {L.CODEBASE_VERSION}"
-            )
         if abs(info.fps - self.fps) > 1e-6:
             raise DatasetError(f"{where}: it is recorded at {info.fps:g} fps, not {self.fps:g}")
         theirs = info.features
