@@ -53,7 +53,12 @@ CASES = [
     ("chunks-huge", ("chunks_size",), 10**20, "chunks_size"),
     ("chunks-null", ("chunks_size",), None, "chunks_size"),
     ("data-unknown-field", ("data_path",), "data/{nope}", "data_path"),
-    ("data-escape", ("data_path",), "../escaped/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet", "data_path"),  # noqa: E501
+    (
+        "data-escape",
+        ("data_path",),
+        "../escaped/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+        "data_path",
+    ),
     ("data-absolute", ("data_path",), "/tmp/x/episode_{episode_index:06d}.parquet", "data_path"),
     ("data-attribute", ("data_path",), "data/{episode_index.__class__}.parquet", "data_path"),
     ("data-positional", ("data_path",), "data/{0}.parquet", "data_path"),
@@ -86,7 +91,12 @@ CASES = [
     ("names-int", (*A, "names"), 5, "features.action.names"),
     ("video-shape-2d", (*FRONT, "shape"), [224, 224], "features.observation.images.front.shape"),
     ("video-info-str", (*FRONT, "info"), "x", "features.observation.images.front.info"),
-    ("feature-key-escape", ("features", "../../x"), {"dtype": "video", "shape": [8, 8, 3]}, "features"),  # noqa: E501
+    (
+        "feature-key-escape",
+        ("features", "../../x"),
+        {"dtype": "video", "shape": [8, 8, 3]},
+        "features",
+    ),
     ("episodes-str", ("total_episodes",), "abc", "total_episodes"),
     ("episodes-negative", ("total_episodes",), -1, "total_episodes"),
     ("episodes-nan", ("total_episodes",), math.nan, "total_episodes"),
@@ -146,7 +156,9 @@ def _groot(monkeypatch, capsys, *args):
     return exc.value.code, out.out, out.err
 
 
-@pytest.mark.parametrize(("path", "value", "names"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("path", "value", "names"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_hostile_info_json_field_is_one_line_naming_file_and_field(
     good, tmp_path, monkeypatch, capsys, path, value, names
 ):
@@ -176,7 +188,9 @@ def test_truncated_parquet_is_named_not_a_traceback(good, tmp_path, monkeypatch,
     assert "episode_000000.parquet" in err and "cannot be read as parquet" in err
     code, out, err = _groot(monkeypatch, capsys, "dataset", "validate", str(root))
     assert code == 1 and "episode_000000.parquet" in err and "Traceback" not in out + err
-    code, out, err = _groot(monkeypatch, capsys, "dataset", "show", str(root), "--plot", str(tmp_path / "p.png"))  # noqa: E501
+    code, out, err = _groot(
+        monkeypatch, capsys, "dataset", "show", str(root), "--plot", str(tmp_path / "p.png")
+    )
     assert code == 2 and "episode_000000.parquet" in err and "Traceback" not in out + err
 
 
@@ -193,7 +207,9 @@ def test_truncated_parquet_is_named_not_a_traceback(good, tmp_path, monkeypatch,
         ("modality.json", '{"state": [], "action": {}}', "state"),
     ],
 )
-def test_hostile_jsonl_rows_and_modality_entries(good, tmp_path, monkeypatch, capsys, name, text, names):
+def test_hostile_jsonl_rows_and_modality_entries(
+    good, tmp_path, monkeypatch, capsys, name, text, names
+):
     root = tmp_path / "ds"
     shutil.copytree(good, root)
     (root / "meta" / name).write_text(text)
