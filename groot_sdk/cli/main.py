@@ -43,9 +43,11 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: errors end in one line and a status (2: bad input), never a
+    traceback."""
     try:
-        cli(standalone_mode=False)
+        cli.main(argv, prog_name="groot", standalone_mode=False)
     except click.exceptions.Abort:
         raise SystemExit(130) from None
     except click.ClickException as exc:

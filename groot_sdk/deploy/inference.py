@@ -50,9 +50,13 @@ class InferenceWorker:
         except queue.Empty:
             return None
 
-    def wait_idle(self, timeout: float) -> bool:
+    def wait_idle(self, timeout: float, abort: threading.Event | None = None) -> bool:
+        """Wait up to ``timeout`` for the request in flight; ``abort`` (a stop request) ends
+        the wait at once. Returns whether the worker is idle."""
         deadline = time.monotonic() + timeout
         while self._busy.is_set() and time.monotonic() < deadline:
+            if abort is not None and abort.is_set():
+                break
             time.sleep(0.001)
         return not self._busy.is_set()
 
@@ -79,10 +83,13 @@ class InferenceWorker:
             self._busy.clear()
 
     def close(self, timeout: float = 1.0) -> None:
+        """End the worker; a request still in ``get_action`` is not waited for (the thread is
+        a daemon and exits after it), so stopping never depends on the policy."""
         try:
             self._requests.put_nowait(None)
         except queue.Full:
             pass
-        self._thread.join(timeout)
+        if not self._busy.is_set():
+            self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("inference worker still busy in get_action; leaving it (daemon thread)")

@@ -8,11 +8,18 @@ inference synchronous). Chunk steps are placed in control time, so the same run 
 same trajectory at any wall-clock speed.
 
 Safety, in order: a chunk with a non-finite or mis-shaped value is rejected; each setpoint
-is clamped to joint limits and to ``velocity_limit * dt`` from the previous one; with no
-action for the current tick (the plan ran out, or the policy has not answered within
-``timeout``) the robot holds within that tick (``Embodiment.hold``); if the hold lasts another
-``timeout``, or any device faults, or SIGINT/SIGTERM arrives, the loop ends with
-``Embodiment.safe_stop`` (actuators disabled / damped).
+is clamped to joint limits and to ``velocity_limit * dt`` from the previous one; on hardware
+(no simulator) also to ``velocity_limit`` times the *measured* monotonic time since the
+previous write, so a tick rate above real time (``rate_hz=0`` included) cannot move a real
+joint faster than its limit; with no action for the current tick (the plan ran out, or the
+policy has not answered within ``timeout``) the robot holds within that tick
+(``Embodiment.hold``); if the hold lasts another ``timeout``, or any device faults, or
+SIGINT/SIGTERM arrives, the loop ends with ``Embodiment.safe_stop`` (actuators disabled /
+damped) within one ``timeout``, whatever the policy is doing: waits for an answer end when a
+stop is requested, and an inference still running is left behind (a daemon thread).
+
+Every :class:`DeployConfig` field is checked when set (finite, in range): a NaN watchdog
+timeout or a NaN tick rate cannot switch a safety piece off.
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from groot_sdk.deploy.timing import DeadlineClock
 from groot_sdk.deploy.trajectory import ChunkTrajectory
 from groot_sdk.embodiment import Embodiment
 from groot_sdk.errors import ActionError, HardwareError, ObservationError
-from groot_sdk.hardware import Camera, Frame, JointState
+from groot_sdk.hardware import Camera, Frame, JointState, MirrorJoints
+from groot_sdk.hardware.options import OptionError
 from groot_sdk.policy.actions import ActionDecoder, ActionMap, SafetyFilter, zero_order_mask
 from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import (
@@ -51,28 +59,82 @@ from groot_sdk.policy.observation import (
 log = logging.getLogger(__name__)
 
 
+#: longest watchdog timeout: beyond it a dead policy would leave the robot holding for minutes
+MAX_TIMEOUT_S = 10.0
+
+
+def _number(
+    *, gt: float | None = None, ge: float | None = None, le: float | None = None, integer=False
+) -> Callable[[Any, attrs.Attribute, Any], None]:
+    """Validator: None, or a finite number (an int when ``integer``) in range."""
+
+    def check(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is None:
+            return
+        name = attribute.name
+        kind = (int,) if integer else (int, float, np.integer, np.floating)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise OptionError(f"DeployConfig.{name} must be a number, got {value!r}")
+        v = float(value)
+        bad = not math.isfinite(v) or (gt is not None and v <= gt) or (ge is not None and v < ge)
+        if bad or (le is not None and v > le):
+            lo = f"> {gt:g}" if gt is not None else f">= {ge:g}" if ge is not None else ""
+            hi = f" and <= {le:g}" if le is not None else ""
+            raise OptionError(f"DeployConfig.{name} must be finite {lo}{hi}, got {value!r}")
+
+    return check
+
+
+def _command(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        vec = np.asarray(value, np.float64)
+    except (TypeError, ValueError):
+        vec = np.array([np.nan])
+    if vec.shape != (3,) or not np.isfinite(vec).all():
+        raise OptionError(f"DeployConfig.command must be three finite numbers, got {value!r}")
+
+
 @define
 class DeployConfig:
-    """How to run. Times are seconds of control time unless said otherwise."""
+    """How to run. Times are seconds of control time unless said otherwise.
 
-    rate_hz: float | None = None  #: wall-clock tick rate; None: real time; 0: as fast as possible
-    seconds: float | None = None  #: per episode (or the whole run without episodes)
-    episodes: int | None = None  #: with an episodic simulator; None: 1
+    Fields are validated when set (non-finite and out-of-range values raise
+    :class:`~groot_sdk.hardware.options.OptionError`).
+    """
+
+    #: wall-clock tick rate; None: real time; 0: as fast as possible
+    rate_hz: float | None = field(default=None, validator=_number(ge=0.0, le=1e6))
+    #: per episode (or the whole run without episodes)
+    seconds: float | None = field(default=None, validator=_number(gt=0.0))
+    #: with an episodic simulator; None: 1
+    episodes: int | None = field(default=None, validator=_number(ge=1, integer=True))
     task: str = ""  #: the language instruction; default: the embodiment's own
-    timeout: float = 1.0  #: watchdog: hold after this long without an action, stop after 2x
-    startup_timeout: float = 30.0  #: wall seconds to wait for an episode's first chunk
-    replan_every: int | None = None  #: policy steps between requests; None: horizon // 2
+    #: watchdog: hold after this long without an action, stop after 2x
+    timeout: float = field(default=1.0, validator=_number(gt=0.0, le=MAX_TIMEOUT_S))
+    #: wall seconds to wait for an episode's first chunk
+    startup_timeout: float = field(default=30.0, validator=_number(gt=0.0, le=3600.0))
+    #: policy steps between requests; None: horizon // 2
+    replan_every: int | None = field(default=None, validator=_number(ge=1, integer=True))
     sync: bool = False  #: wait for each answer (lock-step); forced at rate 0 and for horizon 1
-    blend: float | None = None  #: cross-fade of overlapping chunks; None: one policy step
-    command: Sequence[float] | None = None  #: (vx, vy, wz) for ``state.velocity_command``
+    #: cross-fade of overlapping chunks; None: one policy step
+    blend: float | None = field(default=None, validator=_number(ge=0.0, le=60.0))
+    #: (vx, vy, wz) for ``state.velocity_command``
+    command: Sequence[float] | None = field(default=None, validator=_command)
     action_map: ActionMap | None = None
     gripper: str | None = None  #: policy gripper range, e.g. "0..1"; None: joint units
     seed: int | None = 0
     validate: bool = True  #: validate every observation before inference
     telemetry: str | None = None  #: JSON-lines path
     plot: str | None = None  #: PNG path for a loop-timing plot
-    status_every: float = 0.5  #: wall seconds between status callbacks
-    rt_priority: int | None = None  #: SCHED_FIFO priority (1..99) for the loop thread (Linux)
+    #: wall seconds between status callbacks
+    status_every: float = field(default=0.5, validator=_number(gt=0.0))
+    #: SCHED_FIFO priority (1..99) for the loop thread (Linux)
+    rt_priority: int | None = field(default=None, validator=_number(ge=1, le=99, integer=True))
+    #: real devices: bound each step by the measured wall-clock time too; None: when the
+    #: embodiment has no simulator and is not the in-memory mock
+    hardware: bool | None = None
     extra_options: dict[str, Any] = field(factory=dict)
 
 
@@ -119,6 +181,15 @@ class RealtimeDeployer(Deployer):
         # a one-step policy (an RL controller) steps its targets once per policy step, as it
         # was trained: bound that step by velocity_limit * policy_dt, not per control tick
         self.safety = SafetyFilter(spec, max(self.dt, self.policy_dt) if horizon == 1 else self.dt)
+        # a real device moves in wall-clock time, whatever the tick rate: bound its steps by
+        # the measured time between writes as well (a mock or a simulator moves per tick)
+        self.hardware = cfg.hardware
+        if self.hardware is None:
+            self.hardware = embodiment.episodic is None and not all(
+                isinstance(a, MirrorJoints) for a in embodiment.actuators.values()
+            )
+        self.monotonic: Callable[[], float] = time.monotonic  #: the clock of that bound
+        self.wall_limited = 0  #: setpoints shortened by the wall-clock bound
         replan = cfg.replan_every or getattr(policy, "replan_every", None) or max(1, horizon // 2)
         self.replan_every = int(min(max(1, replan), horizon))
         self.blend = self.policy_dt if cfg.blend is None else cfg.blend
@@ -133,6 +204,12 @@ class RealtimeDeployer(Deployer):
         self._stop_reason = ""
         self.events: list[tuple[float, str]] = []  #: (control time, what) for holds and stops
         self.request_times: list[float] = []  #: control times of inference requests
+
+    @property
+    def inference_in_flight(self) -> bool:
+        """Whether a policy call is still running (e.g. after a stop that did not wait)."""
+        worker = getattr(self, "worker", None)
+        return worker is not None and worker.pending
 
     # -- Deployer ----------------------------------------------------------------------------
     def stop(self, reason: str = "requested") -> None:
@@ -237,7 +314,7 @@ class RealtimeDeployer(Deployer):
         cfg = self.config
         if episodic is not None:
             if self.worker.pending:
-                self.worker.wait_idle(max(cfg.timeout, 1.0))
+                self.worker.wait_idle(max(cfg.timeout, 1.0), abort=self._stop)
             seed = None if cfg.seed is None else cfg.seed + ep
             episodic.reset(seed=seed)
         self._tag += 1  # results of earlier episodes are discarded
@@ -266,6 +343,7 @@ class RealtimeDeployer(Deployer):
         next_policy = 0.0
         pending_since: float | None = None
         hold_since: float | None = None
+        last_write: float | None = None  #: monotonic time of the last write (hardware)
         last_status = time.perf_counter()
         self.clock.reanchor()
         success: bool | None = None
@@ -310,11 +388,13 @@ class RealtimeDeployer(Deployer):
                     if self.sync or first:
                         # lock-step, or the first chunk of an episode: wait for it
                         wait = cfg.startup_timeout if first else cfg.timeout
-                        if self.worker.wait_idle(wait):
+                        if self.worker.wait_idle(wait, abort=self._stop):
                             result = self.worker.poll()
                             if result is not None:
                                 pending_since = None
                                 self._accept(result, traj, now, command)
+                        elif self._stop.is_set():  # a stop does not wait for the policy
+                            raise _Stop(self._stop_reason, safety=False)
                         else:
                             pending_since = now - cfg.timeout - self.dt  # stale now
                         if first and not self.sync:
@@ -337,11 +417,16 @@ class RealtimeDeployer(Deployer):
                         safety=True,
                     )
                 self.robot.hold()
+                last_write = None
                 mode = "hold"
             else:
                 if hold_since is not None:
                     self.events.append((now, "resume"))
                     hold_since = None
+                if self.hardware:
+                    wall = self.monotonic()
+                    target = self._wall_clock_step(target, command, wall, last_write)
+                    last_write = wall
                 command = self.safety(target, command)
                 self.robot.write(command)
                 mode = "run"
@@ -365,6 +450,25 @@ class RealtimeDeployer(Deployer):
         return success
 
     # -- pieces ------------------------------------------------------------------------------
+    def _wall_clock_step(
+        self, target: np.ndarray, previous: np.ndarray, wall: float, last_write: float | None
+    ) -> np.ndarray:
+        """Bound the step from ``previous`` by the safety filter's per-tick step scaled by the
+        measured time since the last write over one tick of control time (never above 1):
+        ticks faster than real time move a real joint no faster than its velocity limit."""
+        if last_write is None:  # the first write after a start or a hold: one tick's bound
+            return target
+        frac = (wall - last_write) / self.dt
+        if not frac < 1.0:  # real time or slower (NaN cannot widen the bound either)
+            return target
+        max_step = self.safety.max_step
+        step = np.where(np.isfinite(max_step), max_step * max(frac, 0.0), np.inf)
+        delta = np.asarray(target, np.float64) - previous
+        out = previous + np.clip(delta, -step, step)
+        if not np.array_equal(out, target):
+            self.wall_limited += 1
+        return out.astype(np.float32, copy=False)
+
     def _observe(self) -> tuple[JointState, Any, dict[str, np.ndarray], np.ndarray]:
         """Read the sensors (loop thread); return a builder that assembles and validates the
         observation, which runs in the inference thread so that resizing camera frames does
@@ -497,6 +601,8 @@ class RealtimeDeployer(Deployer):
                 "rejected_chunks": self._rejected,
                 "dropped_steps": self._dropped,
                 "limited_setpoints": self.safety.limited,
+                "wall_clock_limited_setpoints": self.wall_limited,
+                "hardware_velocity_clock": "measured" if self.hardware else "ticks",
             }
         )
 

@@ -100,7 +100,7 @@ def test_device_fault_during_the_loop_ends_in_a_safe_stop(bus, fault, match):
         result = CliRunner().invoke(cli, args)
     finally:
         timer.cancel()
-    assert result.exception is None, result.output
+    assert result.exit_code == 3, result.output  # a safety stop, with --json too
     report = json.loads(result.output[result.output.index("{") :])
     assert report["safety_stops"] == 1
     assert report["stop_reason"].startswith("fault:") and match in report["stop_reason"]

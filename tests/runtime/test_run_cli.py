@@ -53,7 +53,7 @@ def test_hold_without_episodes_and_bad_options():
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["steps"] == 5
     bad = CliRunner().invoke(cli, ["run", "-e", "fetch", "--sim", "--command", "1,2"])
-    assert bad.exit_code != 0 and "--command takes 3" in bad.output
+    assert bad.exit_code == 2 and "--command: takes 3" in bad.output
     bad = CliRunner().invoke(cli, ["run", "-e", "fetch", "--sim", "--action-map", "{nope"])
     assert bad.exit_code != 0 and "--action-map" in bad.output
 

@@ -9,29 +9,47 @@ from __future__ import annotations
 
 import click
 
-from groot_sdk.cli._common import echo_json
+from groot_sdk.cli._common import FiniteFloat, Text, echo_json
 
 
 @click.command("eval")
-@click.option("--embodiment", "-e", required=True, help="Robot to evaluate on (see `groot list`).")
+@click.option(
+    "--embodiment",
+    "-e",
+    required=True,
+    type=Text(256, empty=False),
+    help="Robot to evaluate on (see `groot list`).",
+)
 @click.option("--sim", is_flag=True, help="Evaluate in the embodiment's simulator (required).")
-@click.option("--policy", "-p", required=True, help="Backend: scripted, zero, X.onnx, remote://...")
+@click.option(
+    "--policy",
+    "-p",
+    required=True,
+    type=Text(empty=False),
+    help="Backend: scripted, zero, X.onnx, remote://...",
+)
 @click.option(
     "--policy-opt", "policy_opts", multiple=True, metavar="KEY=VALUE", help="Backend option."
 )
-@click.option("--task", default="", help="Simulator task (e.g. reach, push).")
-@click.option("--episodes", "-n", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode.")
+@click.option("--task", type=Text(256), default="", help="Simulator task (e.g. reach, push).")
+@click.option("--episodes", "-n", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the first episode.",
+)
 @click.option(
     "--replan-every",
-    type=click.IntRange(1),
+    type=click.IntRange(1, 10_000),
     default=1,
     show_default=True,
     help="Policy steps executed from each action chunk before asking again.",
 )
 @click.option(
     "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FiniteFloat(0, 1, min_open=True, max_open=True),
     default=0.95,
     show_default=True,
 )
@@ -57,12 +75,13 @@ def command(
     """Success rate (Wilson CI), distance to goal, return and a go/no-go verdict."""
     if not sim:
         raise click.UsageError("groot eval runs in simulation only: add --sim")
-    from groot_sdk.policy.factory import make_backend, parse_options
+    from groot_sdk.cli._common import key_values, make_backend
     from groot_sdk.rl.env import evaluate_policy, make_env
 
+    options = key_values(policy_opts, "--policy-opt")
     env = make_env(embodiment, task=task, seed=seed)
     try:
-        backend = make_backend(policy, env.embodiment_spec, parse_options(policy_opts))
+        backend = make_backend(policy, env.embodiment_spec, options)
         with backend:
             result = evaluate_policy(
                 env,

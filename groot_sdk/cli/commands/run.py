@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
+import threading
 from pathlib import Path
 from typing import Any
 
 import click
+
+from groot_sdk.cli._common import FiniteFloat, Text, key_values, make_backend, writable_file
+
+log = logging.getLogger(__name__)
+
+#: largest --action-map file read
+MAX_ACTION_MAP_BYTES = 1 << 20
+#: longest --timeout (``groot_sdk.deploy.loop.MAX_TIMEOUT_S``; not imported: `groot --help`
+#: stays free of numpy)
+MAX_TIMEOUT_S = 10.0
+#: exit status of a run that ended in a safety stop (text and --json alike)
+EXIT_SAFETY_STOP = 3
 
 
 def _floats(text: str | None, n: int, what: str) -> list[float] | None:
@@ -16,23 +31,58 @@ def _floats(text: str | None, n: int, what: str) -> list[float] | None:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != n:
-        raise click.BadParameter(f"{what} takes {n} comma-separated numbers, got '{text}'")
+    if len(values) != n or not all(math.isfinite(v) for v in values):
+        raise click.BadParameter(
+            f"takes {n} comma-separated finite numbers, got '{text[:80]}'", param_hint=what
+        )
     return values
 
 
 def _action_map(text: str | None) -> dict[str, Any] | None:
+    """JSON when it looks like a JSON object (starts with '{'), else the path of a JSON file:
+    decided from the text, never by asking the file system about a JSON string."""
     if not text:
         return None
-    path = Path(text)
-    raw = path.read_text(encoding="utf-8") if path.is_file() else text
+    hint = "--action-map"
+    if text.lstrip().startswith("{"):
+        raw, what = text, "JSON"
+    else:
+        path = Path(text)
+        try:
+            if not path.is_file():
+                raise click.BadParameter(
+                    f"'{text[:200]}' is neither a JSON object nor a JSON file", param_hint=hint
+                )
+            if path.stat().st_size > MAX_ACTION_MAP_BYTES:
+                raise click.BadParameter(f"{path} is larger than 1 MiB", param_hint=hint)
+            raw = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(
+                f"cannot read '{text[:200]}': {exc}", param_hint=hint
+            ) from None
+        what = str(path)
     try:
         doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"--action-map is neither a JSON file nor JSON: {exc}") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise click.BadParameter(
+            f"{what[:200]} is not valid JSON: {exc}", param_hint=hint
+        ) from None
     if not isinstance(doc, dict):
-        raise click.BadParameter("--action-map must be a JSON object")
+        raise click.BadParameter("must be a JSON object", param_hint=hint)
     return doc
+
+
+def close_without_waiting(close: Any, in_flight: bool, what: str) -> None:
+    """``close()``; when an inference may still hold the backend (a remote call waiting for
+    its reply), in a daemon thread given a moment: the process exits without waiting."""
+    if not in_flight:
+        close()
+        return
+    t = threading.Thread(target=close, name=f"close-{what}", daemon=True)
+    t.start()
+    t.join(0.2)
+    if t.is_alive():
+        log.warning("%s is still busy in an inference; exiting without waiting for it", what)
 
 
 def _hardware_options(
@@ -41,10 +91,10 @@ def _hardware_options(
     network_interface: str | None,
     hand_address: str | None,
     fake: bool,
-    hw: tuple[str, ...],
+    hw: tuple[str, ...] | dict[str, Any],
 ) -> dict[str, Any]:
-    from groot_sdk.policy.factory import parse_options
-
+    """The driver options: the named ones, then ``--hw KEY=VALUE`` (checked: numbers finite,
+    values bounded; the driver's config class checks ranges and types)."""
     kw: dict[str, Any] = {}
     if port:
         kw["port"] = port
@@ -56,7 +106,7 @@ def _hardware_options(
         kw["hand_address"] = hand_address
     if fake:
         kw["fake"] = True
-    kw.update(parse_options(hw))
+    kw.update(hw if isinstance(hw, dict) else key_values(hw, "--hw"))
     return kw
 
 
@@ -84,11 +134,18 @@ class _Status:
 
 
 @click.command("run")
-@click.option("--embodiment", "-e", required=True, help="Robot to run (see `groot list`).")
+@click.option(
+    "--embodiment",
+    "-e",
+    required=True,
+    type=Text(256, empty=False),
+    help="Robot to run (see `groot list`).",
+)
 @click.option("--sim", is_flag=True, help="Run the embodiment's simulator instead of hardware.")
 @click.option(
     "--policy",
     "-p",
+    type=Text(empty=False),
     default="hold",
     show_default=True,
     help="Backend: zero, hold, sinusoid, replay, scripted, remote://HOST:PORT, X.onnx...",
@@ -100,57 +157,69 @@ class _Status:
     metavar="KEY=VALUE",
     help="Option for the backend (repeatable).",
 )
-@click.option("--task", default="", help="Task / language instruction (sims: the task name).")
+@click.option(
+    "--task", type=Text(), default="", help="Task / language instruction (sims: the task name)."
+)
 @click.option(
     "--episodes",
-    type=click.IntRange(1),
+    type=click.IntRange(1, 1_000_000),
     default=None,
     help="Episodes to run (simulators with episodes).",
 )
 @click.option(
     "--seconds",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0, min_open=True),
     default=None,
     help="Seconds of control time per episode (default: the episode's own length; "
     "without episodes: until Ctrl-C).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first episode.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the first episode.",
+)
 @click.option(
     "--rate",
-    type=click.FloatRange(0),
+    type=FiniteFloat(0, 1e6),
     default=None,
     help="Wall-clock tick rate in Hz (default: the low-level rate, real time; "
-    "0: as fast as possible, lock-step inference).",
+    "0: as fast as possible, lock-step inference, simulators only). On hardware every "
+    "step is also bounded by the velocity limit times the measured time.",
 )
 @click.option("--sync", is_flag=True, help="Wait for each inference (lock-step) instead of async.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0, MAX_TIMEOUT_S, min_open=True),
     default=1.0,
     show_default=True,
     help="Watchdog: hold after this long without an action, safe stop after twice.",
 )
 @click.option(
     "--replan-every",
-    type=click.IntRange(1),
+    type=click.IntRange(1, 10_000),
     default=None,
     help="Policy steps between inference requests (default: horizon / 2).",
 )
 @click.option(
     "--command",
     "velocity_command",
+    type=Text(256),
     default=None,
     metavar="VX,VY,WZ",
     help="Velocity command for locomotion policies (state.velocity_command).",
 )
 @click.option(
     "--action-map",
+    type=Text(MAX_ACTION_MAP_BYTES),
     default=None,
     metavar="JSON|FILE",
     help='Align a checkpoint\'s action keys, e.g. \'{"single_arm": {"take": [0,1,2,3,4]}}\'.',
 )
 @click.option(
     "--gripper",
+    type=Text(64),
     default=None,
     metavar="CLOSED..OPEN",
     help="The policy's gripper range, e.g. 0..1 or 1..0 (default: joint units).",
@@ -178,10 +247,26 @@ class _Status:
 @click.option(
     "--plot", type=click.Path(dir_okay=False), default=None, help="Save a loop-timing plot (PNG)."
 )
-@click.option("--port", default=None, help="Hardware: serial port.")
-@click.option("--can", default=None, metavar="CAN0,CAN1,...", help="Hardware: CAN interfaces.")
-@click.option("--network-interface", default=None, help="Hardware: network interface (DDS).")
-@click.option("--hand-address", default=None, help="Hardware: hand address (Modbus).")
+@click.option("--port", type=Text(empty=False), default=None, help="Hardware: serial port.")
+@click.option(
+    "--can",
+    type=Text(1024, empty=False),
+    default=None,
+    metavar="CAN0,CAN1,...",
+    help="Hardware: CAN interfaces.",
+)
+@click.option(
+    "--network-interface",
+    type=Text(64, empty=False),
+    default=None,
+    help="Hardware: network interface (DDS).",
+)
+@click.option(
+    "--hand-address",
+    type=Text(1024, empty=False),
+    default=None,
+    help="Hardware: hand address (Modbus).",
+)
 @click.option(
     "--fake-hardware",
     is_flag=True,
@@ -219,22 +304,46 @@ def command(
     """Run POLICY on EMBODIMENT (simulated with --sim) and report loop timing and success.
 
     The robot holds when the policy is late and stops safely on a second timeout, a
-    device fault, Ctrl-C or SIGTERM.
+    device fault, Ctrl-C or SIGTERM (exit status 3 after a safety stop, with --json too).
     """
     import sys
 
     from groot_sdk.cli._common import echo_json, embodiment_entry
     from groot_sdk.deploy import DeployConfig, RealtimeDeployer
-    from groot_sdk.policy.factory import make_backend, parse_options
+    from groot_sdk.errors import ActionError
+    from groot_sdk.policy.actions import GripperMap
 
+    # every option is checked here, before a backend, a device or a file is opened
+    if rate == 0 and not sim:
+        raise click.BadParameter(
+            "0 (lock-step, as fast as possible) is for simulators; hardware runs in real "
+            "time (a rate above it is bounded by the measured time)",
+            param_hint="--rate",
+        )
+    options = key_values(policy_opts, "--policy-opt")
+    hw_options = key_values(hw, "--hw")
+    command_vec = _floats(velocity_command, 3, "--command")
+    parsed_map = _action_map(action_map)
+    try:
+        GripperMap.parse(gripper)
+    except ActionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--gripper") from None
+    if telemetry:
+        writable_file(telemetry, "--telemetry")
+    if plot:
+        writable_file(plot, "--plot")
+    if record:
+        _writable_dir(record, "--record")
     entry = embodiment_entry(embodiment)
     spec = entry.spec
-    try:
-        options = parse_options(policy_opts)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy-opt") from exc
-    command_vec = _floats(velocity_command, 3, "--command")
     backend = make_backend(policy, spec, options)
+    try:  # the action map and gripper range against this backend's actions, before devices
+        from groot_sdk.policy.actions import ActionDecoder
+
+        ActionDecoder(spec, backend.layout, parsed_map, gripper)
+    except ActionError as exc:
+        backend.close()
+        raise click.BadParameter(str(exc)[:500], param_hint="--action-map") from None
     try:
         if sim:  # --task names the simulator's task; the instruction comes from the simulator
             render = bool(backend.layout.video or record)
@@ -242,12 +351,17 @@ def command(
             instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
         else:
             robot = entry.make_hardware(
-                **_hardware_options(port, can, network_interface, hand_address, fake_hardware, hw)
+                **_hardware_options(
+                    port, can, network_interface, hand_address, fake_hardware, hw_options
+                )
             )
             instruction = task or robot.task
     except NotImplementedError as exc:
         backend.close()
         raise click.ClickException(str(exc)) from exc
+    except BaseException:
+        backend.close()
+        raise
     recorder = None
     if record:
         from groot_sdk.data.recorder import LeRobotRecorder
@@ -263,19 +377,23 @@ def command(
         replan_every=replan_every,
         sync=sync,
         command=command_vec,
-        action_map=_action_map(action_map),
+        action_map=parsed_map,
         gripper=gripper,
         seed=seed,
         telemetry=telemetry,
         plot=plot,
         rt_priority=rt_priority,
+        hardware=not sim,
     )
     status = _Status(sys.stdout.isatty() and not as_json)
+    deployer = None
     try:
-        report = RealtimeDeployer(robot, backend, config, recorder, status).run()
+        deployer = RealtimeDeployer(robot, backend, config, recorder, status)
+        report = deployer.run()
     finally:
         status.end()
-        backend.close()
+        in_flight = deployer is not None and deployer.inference_in_flight
+        close_without_waiting(backend.close, in_flight, f"policy '{policy}'")
         robot.close()
         if recorder is not None:
             recorder.close()
@@ -286,6 +404,8 @@ def command(
         report.extra["policy_stats"] = stats.to_json()
     if as_json:
         echo_json(report.to_json())
+        if report.safety_stops:
+            raise SystemExit(EXIT_SAFETY_STOP)
         return
     r = report.to_json()
     rate_txt = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.1%}"
@@ -296,4 +416,18 @@ def command(
         f"({r['stop_reason']})"
     )
     if report.safety_stops:
-        raise SystemExit(3)
+        raise SystemExit(EXIT_SAFETY_STOP)
+
+
+def _writable_dir(path: str, option: str) -> None:
+    import os
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise click.BadParameter(f"'{path}' is not a directory", param_hint=option)
+    try:  # the recorder creates it anyway: do it now, before a device moves
+        p.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot create '{path}': {exc}", param_hint=option) from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write into '{path}'", param_hint=option)
