@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import click
 
+from groot_sdk.cli._common import FiniteFloat, Text
+
 
 @click.command("serve")
-@click.option("--embodiment", "-e", required=True, help="Embodiment the observations come from.")
-@click.option("--policy", "-p", required=True, help="Backend to serve: zero, hold, scripted, ...")
+@click.option(
+    "--embodiment",
+    "-e",
+    required=True,
+    type=Text(256, empty=False),
+    help="Embodiment the observations come from.",
+)
+@click.option(
+    "--policy",
+    "-p",
+    required=True,
+    type=Text(empty=False),
+    help="Backend to serve: zero, hold, scripted, ...",
+)
 @click.option(
     "--policy-opt",
     "policy_opts",
@@ -24,6 +38,7 @@ import click
 )
 @click.option(
     "--host",
+    type=Text(255, empty=False),
     default="127.0.0.1",
     show_default=True,
     help="Interface to listen on (0.0.0.0 exposes the server to the network).",
@@ -38,8 +53,9 @@ import click
 @click.option(
     "--api-token",
     envvar="GROOT_API_TOKEN",
+    type=Text(1024),
     default=None,
-    help="Require this token in every request (or set GROOT_API_TOKEN).",
+    help="Require this token in every request (or set GROOT_API_TOKEN); not empty.",
 )
 @click.option("--allow-kill", is_flag=True, help="Let clients stop the server ('kill' endpoint).")
 @click.option(
@@ -49,7 +65,7 @@ import click
 )
 @click.option(
     "--max-message-mb",
-    type=click.FloatRange(0.01, 1024),
+    type=FiniteFloat(0.01, 1024),
     default=32.0,
     show_default=True,
     help="Largest request accepted, in MiB.",
@@ -73,17 +89,18 @@ def command(
     import logging
     import signal
 
-    from groot_sdk.cli._common import embodiment_entry
-    from groot_sdk.policy.factory import make_backend, parse_options
+    from groot_sdk.cli._common import embodiment_entry, key_values, make_backend
     from groot_sdk.remote.codec import Limits
     from groot_sdk.remote.server import PolicyServer
 
     log = logging.getLogger("groot_sdk.serve")
+    if api_token is not None and not api_token.strip():
+        raise click.BadParameter(
+            "is empty, which would turn authentication off; omit it to serve without a token",
+            param_hint="--api-token",
+        )
+    options = key_values(policy_opts, "--policy-opt")
     spec = embodiment_entry(embodiment).spec
-    try:
-        options = parse_options(policy_opts)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--policy-opt") from None
     if host not in ("127.0.0.1", "localhost", "::1") and not api_token:
         log.warning("listening on %s without --api-token: anyone on the network can drive it", host)
     backend = make_backend(policy, spec, options)
