@@ -20,8 +20,10 @@ from groot_sdk_g1_inspire.spec import SPEC
 from groot_sdk.errors import HardwareError
 from groot_sdk.hardware import JointCommand, State
 
-HAVE_DDS = all(importlib.util.find_spec(m) for m in ("cyclonedds", "unitree_sdk2py"))
-NO_DDS = "Unitree's SDK and CycloneDDS are not installed (extra 'dds')"
+HAVE_DDS = importlib.util.find_spec("cyclonedds") is not None
+NO_DDS = "CycloneDDS is not installed (extra 'dds')"
+HAVE_SDK = HAVE_DDS and importlib.util.find_spec("unitree_sdk2py") is not None
+NO_SDK = "Unitree's SDK (unitree-sdk2py-dimos, extra 'dds') is not installed"
 
 
 # -- packing and CRC: run everywhere -----------------------------------------------------------------
@@ -63,18 +65,45 @@ def test_lowcmd_layout_and_roundtrip():
     assert len(state.pack()) == LOWSTATE_SIZE
 
 
-@pytest.mark.skipif(not HAVE_DDS, reason=NO_DDS)
+@pytest.mark.skipif(not HAVE_SDK, reason=NO_SDK)
 def test_crc_matches_unitree_sdk():
+    """The message the driver sends, CRC'd by Unitree's own CRC (``unitree_sdk2py.utils.crc``
+    with the SDK's shipped ``crc_amd64.so``, unitree-sdk2py-dimos 1.0.3), equals the crc field
+    it carries, ``reserve`` included: a field packed into our CRC but not sent makes the robot
+    drop every command."""
     from groot_sdk_g1_inspire.dds.channel import to_sdk
     from unitree_sdk2py.utils.crc import CRC
 
     rng = np.random.default_rng(0)
-    for _ in range(5):
+    for k in range(5):
         cmd = LowCmd(mode_machine=5)
         cmd.mode[:] = rng.integers(0, 2, NUM_MOTORS)
         for arr in (cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd):
             arr[:] = rng.normal(size=NUM_MOTORS)
-        assert CRC().Crc(to_sdk(cmd)) == cmd.crc
+        if k:
+            cmd.reserve = tuple(int(r) for r in rng.integers(0, 2**32, 4, dtype=np.uint64))
+        msg = to_sdk(cmd)
+        assert list(msg.reserve) == list(cmd.reserve)
+        assert msg.crc == cmd.crc == CRC().Crc(msg)
+        back = LowCmd.from_msg(msg)
+        assert back.reserve == cmd.reserve and back.crc == cmd.crc
+
+
+@pytest.mark.skipif(not HAVE_DDS, reason=NO_DDS)
+def test_message_types_hash_as_cyclonedds_010_does():
+    """The XTypes type identifiers of the driver's LowCmd_/LowState_ are those that
+    CycloneDDS 0.10.2 advertises for Unitree's SDK types (measured from its discovery traffic,
+    cyclonedds 0.10.2 + unitree-sdk2py-dimos 1.0.3). With the SDK's own types, CycloneDDS 11
+    advertises others (uint8 as TK_UINT8, where 0.10 says TK_BYTE) and never matches a 0.10
+    robot. test_dds_interop checks the same against a live 0.10 interpreter."""
+    from groot_sdk_g1_inspire.dds import idl
+
+    def ids(t):
+        info = t.__idl__.get_type_info()
+        return [bytes(w.typeid_with_size.type_id.value).hex() for w in (info.minimal, info.complete)]
+
+    assert ids(idl.LowCmd_) == ["6569fc15f0d47aa8600b9e91fbbc", "42b0283aa7e1bb592ec898a0dbed"]
+    assert ids(idl.LowState_) == ["2f38296b52aa0230b92d378b1e39", "2be9706c9587e8d8afd8bfc6de7b"]
 
 
 # -- the body over loopback DDS ------------------------------------------------------------------------

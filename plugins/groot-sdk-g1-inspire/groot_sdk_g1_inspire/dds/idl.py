@@ -4,13 +4,14 @@ Field names, order and widths follow Unitree's published IDL (``unitree_hg/msg/d
 shipped in unitree_sdk2_python's ``idl/unitree_hg/msg/dds_``): final structs, sequential ids.
 We define them here instead of importing the SDK's because of one detail that decides whether
 two CycloneDDS versions match at all: the 8-bit unsigned fields (``mode``, ``mode_pr``,
-``mode_machine``, ``wireless_remote``). CycloneDDS 0.10.x (the robot, and Unitree's SDK, which
-pins cyclonedds 0.10.2) describes them in its XTypes type object as ``TK_BYTE``; 0.11 and later
-(the 11.x wheels on Python 3.11) describe the SDK's ``types.uint8`` as ``TK_UINT8``. The two are
-not assignable, so a reader and a writer across those versions never match and exchange
-nothing. Declared as ``byte`` (octet) on 0.11+ and as ``uint8`` on 0.10 (which has no ``byte``
-and maps ``uint8`` to ``TK_BYTE``), the types below hash to the same type identifiers as the
-robot's on every version.
+``mode_machine``, ``wireless_remote``), ``octet`` in Unitree's IDL. CycloneDDS 0.10.x (the
+robot, and Unitree's Python SDK, which pins cyclonedds 0.10.2) describes them in its XTypes
+type object as ``TK_BYTE``; 0.11 and later (the 11.x wheels on Python 3.11) describe the Python
+SDK's ``types.uint8`` as ``TK_UINT8``. The two are not assignable, so a reader and a writer
+across those versions never match and exchange nothing. Declared as ``byte`` (octet) on 0.11+
+and as ``uint8`` on 0.10 (which has no ``byte`` and maps ``uint8`` to ``TK_BYTE``), the types
+below hash to the robot's type identifiers on every version. (The other side of that coin: a
+peer that uses the Python SDK's types on CycloneDDS 0.11+ does not match these, nor the robot.)
 """
 
 # no ``from __future__ import annotations``: cyclonedds reads the field types at run time
