@@ -199,17 +199,26 @@ def convert_v3(
     H.264, one file per episode; stats recomputed)."""
     pq = require("pyarrow.parquet", "data", "reading parquet")
     src, dst = Path(src), Path(dst)
-    info = L.read_json(src / L.INFO)
-    if not str(info.get("codebase_version", "")).startswith("v3"):
-        raise DatasetError(
-            f"{src}: codebase_version is {info.get('codebase_version')!r}, expected v3.0"
-        )
+    from groot_sdk.data.schema import MAX_FPS, check_feature_key, check_number, feature
+
+    try:
+        info = L.read_json(src / L.INFO)
+    except (ValueError, OSError) as exc:
+        raise DatasetError(f"{src}: {exc}") from None
+    if not isinstance(info, dict) or not str(info.get("codebase_version", "")).startswith("v3"):
+        version = info.get("codebase_version") if isinstance(info, dict) else None
+        raise DatasetError(f"{src}: codebase_version is {version!r}, expected v3.0")
+    fps = check_number(L.INFO, "fps", info.get("fps"), 0.0, MAX_FPS)
+    if not isinstance(info.get("features"), dict) or not info["features"]:
+        raise DatasetError(f"{src}: {L.INFO}: 'features' must be a non-empty object")
+    features = {
+        check_feature_key(L.INFO, str(k)): feature(str(k), v) for k, v in info["features"].items()
+    }
     _ensure_new(dst, overwrite)
-    features = {k: dict(v) for k, v in info["features"].items()}
     for key in video_keys(features):
         vinfo = dict(features[key].get("info") or {})
         vinfo.update({"video.codec": "h264", "video.pix_fmt": "yuv420p"})
-        vinfo["video.fps"] = float(info["fps"])
+        vinfo["video.fps"] = fps
         features[key]["info"] = vinfo
     modality = None
     if spec is not None:
@@ -223,7 +232,7 @@ def convert_v3(
     writer = DatasetWriter(
         dst,
         features=features,
-        fps=float(info["fps"]),
+        fps=fps,
         robot_type=info.get("robot_type") or (spec.robot_type if spec else ""),
         modality=modality,
     )
@@ -247,8 +256,13 @@ def convert_v3(
     items = progress(episodes) if progress else episodes
     for ep in items:
         i = int(ep["episode_index"])
-        path = src / data_template.format(
-            chunk_index=int(ep["data/chunk_index"]), file_index=int(ep["data/file_index"])
+        path = L.inside(
+            src,
+            src
+            / str(data_template).format(
+                chunk_index=int(ep["data/chunk_index"]), file_index=int(ep["data/file_index"])
+            ),
+            "data_path",
         )
         if cached is None or cached[0] != path:
             cached = (path, read_columns(path))
@@ -263,10 +277,15 @@ def convert_v3(
         task_list = [tasks[int(t)] for t in data["task_index"][rows]]
         videos = {}
         for key in vkeys:
-            vpath = src / str(video_template).format(
-                video_key=key,
-                chunk_index=int(ep[f"videos/{key}/chunk_index"]),
-                file_index=int(ep[f"videos/{key}/file_index"]),
+            vpath = L.inside(
+                src,
+                src
+                / str(video_template).format(
+                    video_key=key,
+                    chunk_index=int(ep[f"videos/{key}/chunk_index"]),
+                    file_index=int(ep[f"videos/{key}/file_index"]),
+                ),
+                "video_path",
             )
             videos[key] = list(
                 cursors[key].frames(

@@ -122,7 +122,7 @@ def check_feature_key(file: str, key: str) -> str:
     return key
 
 
-def _feature(key: str, f: Any) -> dict[str, Any]:
+def feature(key: str, f: Any) -> dict[str, Any]:
     where = f"features.{key}"
     if not isinstance(f, Mapping):
         raise SchemaError(INFO, where, f"must be an object, got {_show(f)}")
@@ -193,7 +193,7 @@ def parse_info(doc: Any, *, need_version: str | None = None) -> Info:
     feats = doc["features"]
     if not isinstance(feats, Mapping) or not feats:
         raise SchemaError(INFO, "features", f"must be a non-empty object, got {_show(feats)}")
-    features = {check_feature_key(INFO, str(k)): _feature(str(k), v) for k, v in feats.items()}
+    features = {check_feature_key(INFO, str(k)): feature(str(k), v) for k, v in feats.items()}
     data_path = check_template(INFO, "data_path", doc["data_path"], DATA_FIELDS)
     video_path = doc.get("video_path")
     has_video = any(f["dtype"] == "video" for f in features.values())
