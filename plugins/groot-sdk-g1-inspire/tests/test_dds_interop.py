@@ -177,3 +177,15 @@ def test_doctor_fake_hardware_with_a_cyclonedds_010_robot(peer_python):
     rows = {r["device"]: r for r in report["checks"]}
     assert rows["g1 lowstate"]["ok"] and "mode_machine 5" in rows["g1 lowstate"]["detail"]
     assert len([d for d in rows if "(motor " in d]) == 29
+
+
+def test_sim_python_errors_are_one_line(tmp_path):
+    from groot_sdk_g1_inspire.driver import make_hardware
+
+    from groot_sdk.errors import SpecError
+
+    with pytest.raises(SpecError, match="sim_python needs fake=True"):
+        make_hardware(SPEC, sim_python="python3", hand_address="127.0.0.1,127.0.0.2")
+    missing = str(tmp_path / "no-python")
+    with pytest.raises(HardwareError, match=r"simulated G1 \(.*no-python\): cannot start"):
+        make_hardware(SPEC, fake=True, sim_python=missing, domain_id=DOMAIN)

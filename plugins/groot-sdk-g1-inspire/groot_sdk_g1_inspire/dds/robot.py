@@ -25,10 +25,12 @@ from importlib.metadata import version
 from groot_sdk_g1_inspire.dds.messages import LowCmd
 from groot_sdk_g1_inspire.dds.plant import G1Plant
 
+_OUT = sys.stdout  # replies only: main() sends anything else printed (the SDK prints) to stderr
+
 
 def _reply(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+    _OUT.write(json.dumps(obj) + "\n")
+    _OUT.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate-hz", type=float, default=200.0)
     p.add_argument("--mode-machine", type=int, default=5)
     args = p.parse_args(argv)
+    sys.stdout = sys.stderr
 
     from unitree_sdk2py.core.channel import (
         ChannelFactoryInitialize,
