@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from xml.sax.saxutils import quoteattr
 
 from groot_sdk.errors import HardwareError, require
 from groot_sdk_g1_inspire.dds.messages import LowCmd, LowState
@@ -40,10 +41,9 @@ def domain_config(interface: str | None) -> str:
     """CycloneDDS configuration for one interface (``None``: let CycloneDDS choose)."""
     parts = ['<CycloneDDS><Domain Id="any">']
     if interface:
-        parts.append(
-            f'<General><Interfaces><NetworkInterface name="{interface}"/></Interfaces></General>'
-        )
-    if interface in LOOPBACK or (interface or "").startswith("127."):
+        name = quoteattr(interface)
+        parts.append(f"<General><Interfaces><NetworkInterface name={name}/></Interfaces></General>")
+    if interface in LOOPBACK:
         parts.append(
             "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
             '<Peers><Peer address="127.0.0.1"/></Peers></Discovery>'
