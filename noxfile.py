@@ -59,6 +59,19 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11", default=False)
+def lerobot_compat(session: nox.Session) -> None:
+    """Recorded datasets read by LeRobot's own v2.1 reader (lerobot 0.3.3, the last release
+    that reads v2.1). Its torch<2.8 / torchvision<0.23 pins clash with the project's torch, so
+    it gets its own environment: torch 2.7.1 from PyPI with its CUDA libraries (~5 GB), which
+    is why it is not one of the default sessions."""
+    session.install("torch==2.7.1", "torchvision==0.22.1")
+    session.install("lerobot==0.3.3", "-e", ".[data]", *TEST_DEPS)
+    session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
+    session.env["HF_HUB_OFFLINE"] = "1"  # local datasets only
+    session.run("pytest", "-q", "-rs", "tests/data/test_data_lerobot.py", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks: print tables and write JSON under out/bench/ (never a timed assertion)."""
     install_project(session)

@@ -208,6 +208,9 @@ def commit_meta(root: Path, files: Mapping[str, str]) -> None:
     """
     meta, new, old = root / META, root / META_NEW, root / META_OLD
     root.mkdir(parents=True, exist_ok=True)
+    for p in (meta, new, old):
+        if p.is_symlink():
+            raise DatasetError(f"{root}: {p.name} is a symbolic link; metadata must live inside")
     recover_meta(root)
     for stale in (new, old):  # a crashed commit's copies: superseded or never committed
         if stale.exists():
@@ -296,6 +299,7 @@ class Quarantine:
     root: Path
     stamp: str = field(factory=lambda: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     items: list[dict[str, Any]] = field(factory=list)
+    _reported: int = 0  #: items already in report.json
 
     @property
     def dir(self) -> Path:
@@ -321,14 +325,17 @@ class Quarantine:
         return dst
 
     def write_report(self) -> Path | None:
-        if not self.items:
-            return None
+        """Add the items not yet reported to ``report.json``; its path, None if none ever."""
         path = self.dir / "report.json"
+        if self._reported == len(self.items):
+            return path if self.items else None
         previous: list[dict[str, Any]] = []
         if path.exists():
             try:
                 previous = list(read_json(path).get("items", []))
             except (ValueError, AttributeError):
                 previous = []
-        atomic_write_json(path, {"dataset": str(self.root), "items": previous + self.items})
+        new = self.items[self._reported :]
+        atomic_write_json(path, {"dataset": str(self.root), "items": previous + new})
+        self._reported = len(self.items)
         return path

@@ -74,7 +74,12 @@ class Dataset:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        L.recover_meta(self.root)
+        try:
+            L.recover_meta(self.root)
+        except OSError as exc:
+            raise DatasetError(
+                f"{self.root}: cannot finish an interrupted metadata commit ({exc})"
+            ) from None
         info_path = self.root / L.INFO
         if not info_path.exists():
             raise DatasetError(f"{self.root}: no meta/info.json (not a LeRobot dataset?)")

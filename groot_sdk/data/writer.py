@@ -394,6 +394,7 @@ class DatasetWriter:
         for d in plan.get("damaged", []):
             self._q.items.append({"damaged_episode": d.get("row"), "reasons": d.get("reasons")})
         self._write_meta()
+        self._q.write_report()
         self._q.move(self.root / L.REPAIR_PLAN, "the finished repair plan")
         self._q.write_report()
 

@@ -92,7 +92,10 @@ def test_appending_after_episode_0_lost_its_video_keeps_episodes_1_and_2(tmp_pat
     assert not missing, missing
     qdir, doc = _quarantined(root)
     assert (qdir / DATA.format(0)).is_file()  # the damaged episode's parquet, moved aside
+    moved = [i["path"] for i in doc["items"] if "path" in i]
+    assert len(moved) == len(set(moved)), moved  # each move reported once
     damaged = [i for i in doc["items"] if "damaged_episode" in i]
+    assert len(damaged) == 1
     assert damaged[0]["damaged_episode"]["episode_index"] == 0
     assert any(FRONT.format(0) in r and "missing" in r for r in damaged[0]["reasons"])
     assert not (root / L.REPAIR_PLAN).exists()
