@@ -111,3 +111,30 @@ def test_stats_json_has_one_value_per_element_and_counts_stay_per_episode(record
         for line in (recorded / "meta/episodes.jsonl").read_text().splitlines()
     ]
     assert [r["stats"]["action"]["count"] for r in rows] == [[n] for n in lengths]
+
+
+def test_validate_flags_a_stats_json_the_n15_loader_cannot_slice_and_stats_write_fixes_it(
+    recorded, tmp_path
+):
+    """Datasets recorded before the fix carry ``"count": [N]`` in stats.json."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from groot_sdk.cli.main import cli
+    from groot_sdk.data.validate import validate
+
+    root = tmp_path / "old"
+    shutil.copytree(recorded, root)
+    stats = json.loads((root / "meta/stats.json").read_text())
+    stats["observation.state"]["count"] = [30]
+    (root / "meta/stats.json").write_text(json.dumps(stats))
+    modality = json.loads((root / "meta/modality.json").read_text())
+    with pytest.raises(IndexError):
+        N15Dataset(root, _deltas(modality))
+    errors = [str(e) for e in validate(root).errors]
+    assert any("'count' has 1 values, the feature 6" in e and "stats --write" in e for e in errors)
+    result = CliRunner().invoke(cli, ["dataset", "stats", str(root), "--write"])
+    assert result.exit_code == 0, result.output
+    assert validate(root).ok
+    N15Dataset(root, _deltas(modality))
