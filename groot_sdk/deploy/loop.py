@@ -222,7 +222,12 @@ class RealtimeDeployer(Deployer):
         report = RunReport()
         self.clock = DeadlineClock(self.rate_hz)
         self.worker = InferenceWorker(self.policy)
-        self.telemetry = TelemetryWriter(cfg.telemetry) if cfg.telemetry else None
+        try:
+            self.telemetry = TelemetryWriter(cfg.telemetry) if cfg.telemetry else None
+        except (OSError, ValueError) as exc:  # checked before the robot is touched
+            raise OptionError(
+                f"DeployConfig.telemetry: cannot write {cfg.telemetry}: {exc}"
+            ) from None
         self._latencies: list[float] = []
         self._policy_steps = 0
         self._rejected = 0
