@@ -241,8 +241,8 @@ def _call(argv: list[str], capsys) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
-def _assert_one_line_error(code: int, output: str, words: str) -> None:
-    assert code == 2, f"exit {code}, expected 2:\n{output[-2000:]}"
+def _assert_one_line_error(code: int, output: str, words: str, status: int = 2) -> None:
+    assert code == status, f"exit {code}, expected {status}:\n{output[-2000:]}"
     assert "Traceback" not in output
     errors = [ln for ln in output.splitlines() if ln.lower().startswith("error")]
     assert len(errors) == 1, output[-2000:]
@@ -374,3 +374,9 @@ def test_run_timeout_bound_matches_the_deployer():
     from groot_sdk.deploy import loop
 
     assert run.MAX_TIMEOUT_S == loop.MAX_TIMEOUT_S
+
+
+def test_hardware_driver_the_plugin_does_not_ship(capsys):
+    """Fetch names a driver module it does not ship: one line, not ModuleNotFoundError."""
+    code, out = _call(["run", "-e", "fetch", "-p", "zero", "--seconds", "0.05"], capsys)
+    _assert_one_line_error(code, out, "has no hardware driver", status=1)

@@ -359,6 +359,16 @@ def command(
     except NotImplementedError as exc:
         backend.close()
         raise click.ClickException(str(exc)) from exc
+    except ModuleNotFoundError as exc:  # a driver the plugin names but does not ship
+        backend.close()
+        factory = entry.sim if sim else entry.hardware
+        module = factory.partition(":")[0] if isinstance(factory, str) else None
+        if exc.name is None or exc.name != module:
+            raise
+        what = "simulator" if sim else "hardware driver"
+        raise click.ClickException(
+            f"embodiment '{embodiment}' has no {what} ({module} is missing)"
+        ) from None
     except BaseException:
         backend.close()
         raise
