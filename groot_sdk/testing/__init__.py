@@ -105,7 +105,7 @@ def run_through_deployer(
     robot.connect()
     sample = sample or (lambda r: r.read_joints().position)
     seen: list = []
-    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=0.0)
+    config = DeployConfig(rate_hz=0, seconds=seconds, status_every=1e-9)  # every tick
     deployer = RealtimeDeployer(
         robot, backend, config, on_status=lambda _: seen.append(sample(robot))
     )
