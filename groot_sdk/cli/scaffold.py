@@ -23,6 +23,10 @@ readme = "README.md"
 requires-python = ">=3.10"
 dependencies = ["groot-sdk>=$core_version"]
 
+[project.optional-dependencies]
+sim = ["groot-sdk[sim]>=$core_version"]  # MuJoCo, for a sim.py
+test = ["pytest>=8"]
+
 [project.entry-points.groot_sdk]
 $name = "$module.plugin"
 
@@ -34,9 +38,10 @@ include = ["$module*"]
 
 A groot-sdk embodiment plugin for `$name`.
 
-    pip install -e .
+    pip install -e '.[test]'     # groot-sdk itself first, if it is not on your index
     groot info $name
     pytest tests
+    groot doctor $name --fake-hardware
 
 Edit `$module/spec.py` (joints, groups, cameras, rates) and write your robot's wire protocol
 into `${cls}Joints` in `$module/driver.py` (a `groot_sdk.hardware.JointEncoder` and
