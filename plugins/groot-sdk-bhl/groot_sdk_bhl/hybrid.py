@@ -311,7 +311,8 @@ def hybrid(
     handover: float = 0.5,
     **options: Any,
 ) -> HybridController:
-    """Factory. ``legs``: the RL ONNX file (or ``GROOT_BHL_POLICY``); ``arms``: a backend
+    """Factory. ``legs``: the RL ONNX file or a published policy's name (else
+    ``GROOT_BHL_POLICY``, else the packaged ``humanoid`` policy); ``arms``: a backend
     name (``--policy`` syntax); ``arms_<opt>=...`` options go to the arm backend, the rest
     (``embodiment_tag`` ...) to both."""
     from groot_sdk.policy.factory import make_backend

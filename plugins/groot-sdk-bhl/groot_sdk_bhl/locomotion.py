@@ -11,12 +11,18 @@ at their defaults. The layout asks the deployer for the derived state keys
 ``velocity_command``, ``base_gyro``, ``projected_gravity`` and ``joint_velocity`` besides
 the spec's joint groups, and returns one-step chunks at ``policy_hz`` (the spec's
 ``rl_hz``, 25 Hz, the rate it was trained at; the deployer reads ``policy_hz``).
+
+The published policies (HybridRobotics/Berkeley-Humanoid-Lite ``checkpoints/``, MIT, licence
+beside them) ship in this package under ``assets/policies``: ``path`` takes one by name
+(``humanoid``, the default; ``humanoid_legs``; ``biped_25hz_a``) or any ONNX file.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,9 +32,39 @@ from groot_sdk.modality.layout import KeyDim, ModalityLayout
 from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
 from groot_sdk.spec import EmbodimentSpec
 
+log = logging.getLogger(__name__)
+
 ACTION_SCALE = 0.25
 ACTION_CLIP = 10000.0
 POLICY_ENV = "GROOT_BHL_POLICY"
+POLICY_DIR = Path(__file__).parent / "assets" / "policies"
+#: the published policies by name (package data); ``humanoid`` drives all 22 joints
+POLICIES = {
+    "humanoid": "policy_humanoid.onnx",
+    "humanoid_legs": "policy_humanoid_legs.onnx",
+    "biped_25hz_a": "policy_biped_25hz_a.onnx",
+}
+DEFAULT_POLICY = "humanoid"
+
+
+def policy_file(name_or_path: str | os.PathLike[str] | None = None) -> str:
+    """The ONNX file for a published policy's name or a path (else ``GROOT_BHL_POLICY``,
+    else the default ``humanoid`` policy shipped in this package)."""
+    value = os.fspath(name_or_path or os.environ.get(POLICY_ENV) or DEFAULT_POLICY).strip()
+    if value in POLICIES:
+        path = POLICY_DIR / POLICIES[value]
+        if not path.is_file():
+            raise BackendError(
+                f"onnx-rl: the published policy '{value}' is missing from the installed "
+                f"package ({path}); reinstall groot-sdk-bhl or give a policy file"
+            )
+        return str(path)
+    if not os.path.isfile(value):
+        raise BackendError(
+            f"onnx-rl: policy file '{value}' does not exist (give an ONNX file or a published "
+            f"policy: {', '.join(POLICIES)})"
+        )
+    return value
 
 
 def _parse_command(command: Sequence[float] | str | None) -> np.ndarray:
@@ -54,9 +90,7 @@ class OnnxLocomotion(PolicyBackend):
         providers: Sequence[str] = ("CPUExecutionProvider",),
     ) -> None:
         ort = require("onnxruntime", "onnx", "the onnx-rl backend")
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise BackendError(f"onnx-rl: policy file '{path}' does not exist")
+        path = policy_file(path)
         self.spec = spec
         self.path = path
         self.session = ort.InferenceSession(path, providers=list(providers))
@@ -161,13 +195,11 @@ def onnx_rl(
     action_scale: float = ACTION_SCALE,
     **_: Any,
 ) -> OnnxLocomotion:
-    """Factory: ``path`` to the ONNX file (or ``GROOT_BHL_POLICY``), optional default command."""
-    path = path or os.environ.get(POLICY_ENV)
-    if not path:
-        raise BackendError(
-            "onnx-rl: give the policy file (--policy path/to/policy_humanoid.onnx, "
-            f"--policy-opt path=..., or {POLICY_ENV})"
-        )
+    """Factory: ``path``: an ONNX file or a published policy's name (else
+    ``GROOT_BHL_POLICY``, else ``humanoid``, shipped in this package); optional default
+    command."""
+    path = policy_file(path)
+    log.info("onnx-rl: policy %s", path)
     return OnnxLocomotion(spec, path, command=command, action_scale=action_scale)
 
 

@@ -1,12 +1,15 @@
 """Berkeley Humanoid Lite in MuJoCo.
 
-Two models:
+Models (``model=`` or ``GROOT_BHL_MODEL``):
 
-* the published one (HybridRobotics/Berkeley-Humanoid-Lite-Assets, CC BY-SA 4.0, ~42 MB of
-  meshes, not shipped): ``make_sim(..., model_path=".../bhl/data/mjcf/bhl_scene.xml")``, or
-  set ``GROOT_BHL_MODEL`` to that path;
-* otherwise a capsule model generated from the joint map (ships with nothing, always works;
-  same joints, limits and rough proportions, not the real dynamics).
+* ``published`` (default): the published robot (HybridRobotics/Berkeley-Humanoid-Lite-Assets,
+  CC BY-SA 4.0, licence beside it), shipped in this package under ``assets/mjcf``: 26 visual
+  meshes (42 MB; collisions are primitives and every body has its measured inertia);
+* ``generated``: a capsule model generated from the joint map, only when asked for (same
+  joints, limits and rough proportions, not the real dynamics);
+* a path to another MJCF file of the robot (e.g. a local copy of the published scene).
+
+The model used is logged and kept as ``episodic.model_info``.
 
 Control is the sim2sim setup of the BHL repo: PD torque control evaluated every physics step
 (dt 0.5 ms), kp 20 / kd 2 / 6 Nm on the legs and kp 10 / kd 2 / 4 Nm on the arms (the Isaac
@@ -17,6 +20,7 @@ The IMU is the model's ``imu`` site (``imu_quat``, ``imu_gyro``, ``imu_acc`` sen
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from groot_sdk.embodiment import Embodiment
@@ -24,6 +28,7 @@ from groot_sdk.errors import SpecError
 from groot_sdk.sim.generated import Chain, build_kinematic_model
 from groot_sdk.sim.gl import import_mujoco
 from groot_sdk.sim.humanoid import CameraMount, make_humanoid_sim
+from groot_sdk.sim.models import GENERATED, choose_model
 from groot_sdk.spec import EmbodimentSpec
 
 #: the task name that puts the robot on a test stand (base fixed 0.3 m up), e.g. for
@@ -31,6 +36,9 @@ from groot_sdk.spec import EmbodimentSpec
 GANTRY = "gantry"
 PHYSICS_DT = 0.0005
 MODEL_ENV = "GROOT_BHL_MODEL"
+#: the published scene (robot + floor), package data of this plugin
+PUBLISHED_MODEL = Path(__file__).parent / "assets" / "mjcf" / "bhl_scene.xml"
+SOURCE = "HybridRobotics/Berkeley-Humanoid-Lite-Assets, CC BY-SA 4.0"
 
 
 def gains(spec: EmbodimentSpec) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
@@ -85,22 +93,26 @@ def make_sim(
     task: str = "",
     seed: int | None = None,
     render: bool = True,
-    model_path: str | None = None,
+    model: str | os.PathLike[str] | None = None,
     fixed_base: bool = False,
     physics_dt: float = PHYSICS_DT,
+    model_path: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Embodiment:
-    """A simulated BHL. ``model_path``: the published ``bhl_scene.xml`` (else generated)."""
+    """A simulated BHL. ``model``: ``published`` (default, the packaged robot), ``generated``
+    or an MJCF path; ``model_path`` is the older name of a path."""
     if options:
         raise SpecError(f"bhl sim: unknown options {sorted(options)}")
+    if model and model_path:
+        raise SpecError("bhl sim: give model or model_path, not both")
     if task.strip().lower() == GANTRY:
         fixed_base, task = True, ""
-    model_path = model_path or os.environ.get(MODEL_ENV) or None
-    mjspec = load_model(model_path) if model_path else generated_model(spec)
+    choice = choose_model("bhl", model or model_path, MODEL_ENV, PUBLISHED_MODEL, SOURCE)
+    published = choice.kind != GENERATED
+    mjspec = load_model(choice.path) if choice.path else generated_model(spec)
     kp, kd, effort = gains(spec)
-    published = model_path is not None
     head = CameraMount("head", "base", (0.09, 0.0, 0.8) if published else (0.07, 0.0, 0.12))
-    return make_humanoid_sim(
+    robot = make_humanoid_sim(
         spec,
         mjspec,
         kp=kp,
@@ -115,3 +127,5 @@ def make_sim(
         physics_dt=physics_dt,
         place_on_floor=not published,
     )
+    robot.episodic.model_info = choice.to_json()  # type: ignore[union-attr]
+    return robot

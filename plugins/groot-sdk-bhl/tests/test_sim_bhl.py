@@ -1,9 +1,10 @@
-"""BHL in MuJoCo (generated model always, the published one when ../shared/assets has it)
-and the onnx-rl locomotion backend."""
+"""BHL in MuJoCo: the published model shipped in this package (the default), the generated
+stand-in (only when asked for), and the onnx-rl locomotion backend with the packaged policies.
+Nothing here reads ../shared/assets: the model and policies are package data."""
 
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,26 +16,21 @@ from groot_sdk.testing import assert_within_limits, run_through_deployer
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
 
+import groot_sdk_bhl
+from groot_sdk_bhl import sim as bhl_sim
 from groot_sdk_bhl.sim import make_sim
 from groot_sdk_bhl.spec import SPEC
 
-from groot_sdk.errors import BackendError, LifecycleError, ObservationError
+from groot_sdk.errors import BackendError, LifecycleError, ObservationError, SpecError
 from groot_sdk.hardware import State
 from groot_sdk.policy.observation import assemble_observation, derived_state
 from groot_sdk.policy.simple import HoldPolicy
 
-ASSETS = Path(os.environ.get("GROOT_ASSETS", Path(__file__).parents[3] / "../shared/assets"))
-BHL_MODEL = ASSETS / "bhl/data/mjcf/bhl_scene.xml"
-BHL_POLICY = ASSETS / "bhl/policies/policy_humanoid.onnx"
-BHL_LEGS_POLICY = ASSETS / "bhl/policies/policy_humanoid_legs.onnx"
-needs_model = pytest.mark.skipif(
-    not BHL_MODEL.is_file(), reason=f"published BHL model not found at {BHL_MODEL}"
-)
-needs_policy = pytest.mark.skipif(
-    not (BHL_MODEL.is_file() and BHL_POLICY.is_file()),
-    reason=f"published BHL model/policy not found under {ASSETS / 'bhl'}",
-)
-MODELS = [None, pytest.param(str(BHL_MODEL), marks=needs_model, id="published")]
+PACKAGE = Path(groot_sdk_bhl.__file__).parent
+BHL_MODEL = PACKAGE / "assets/mjcf/bhl_scene.xml"
+BHL_POLICY = PACKAGE / "assets/policies/policy_humanoid.onnx"
+BHL_LEGS_POLICY = PACKAGE / "assets/policies/policy_humanoid_legs.onnx"
+MODELS = ["generated", "published"]
 STANDING = 0.5  #: m, IMU height; the published robot's IMU stands at ~0.68 m
 #: rad; MuJoCo limits are soft constraints: a joint held at its limit (BHL's knees and
 #: elbows default to 0 = lower limit) reads up to ~1e-4 rad beyond it
@@ -46,7 +42,7 @@ def _target(chunk) -> np.ndarray:
 
 
 def test_lifecycle_read_write_generated():
-    robot = make_sim(SPEC, seed=0, render=False)
+    robot = make_sim(SPEC, seed=0, render=False, model="generated")
     ep = robot.episodic
     assert set(robot.sensors) == {"joints", "imu"} and ep.max_steps is None
     with robot:
@@ -75,7 +71,7 @@ def test_lifecycle_read_write_generated():
 
 
 def test_gantry_task_fixes_the_base():
-    robot = make_sim(SPEC, task="gantry", render=False)
+    robot = make_sim(SPEC, task="gantry", render=False, model="generated")
     with robot:
         robot.enable()
         start = robot.episodic.base_position()
@@ -86,7 +82,7 @@ def test_gantry_task_fixes_the_base():
 
 
 def test_render_head_camera_generated():
-    robot = make_sim(SPEC, seed=0, render=True)
+    robot = make_sim(SPEC, seed=0, render=True, model="generated")
     cam = SPEC.camera("head")
     with robot:
         img = robot.read_cameras()["head"].image
@@ -100,7 +96,7 @@ def test_generated_model_stands_at_default_pose():
     (Under ``hold`` a floating humanoid sags: holding the *measured* pose gives the PD nothing
     to push back with, hence the hold and sinusoid runs below are on a test stand.)
     """
-    robot = make_sim(SPEC, seed=0, render=False)
+    robot = make_sim(SPEC, seed=0, render=False, model="generated")
     with robot:
         robot.enable()
         start = robot.episodic.imu_height()
@@ -110,11 +106,11 @@ def test_generated_model_stands_at_default_pose():
         assert not robot.episodic.done()
 
 
-@pytest.mark.parametrize("model_path", MODELS)
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
-def test_ten_seconds_on_stand_within_limits(model_path, policy):
+def test_ten_seconds_on_stand_within_limits(model, policy):
     """10 s at 250 Hz on a test stand (base fixed): no joint ever leaves its limits."""
-    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path, fixed_base=True)
+    robot = make_sim(SPEC, seed=0, render=False, model=model, fixed_base=True)
     lo, hi = np.array(SPEC.lower), np.array(SPEC.upper)
     # +-20% of each joint's range around its default pose (kept 5% inside the limits)
     mid = np.clip(SPEC.defaults, lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo))
@@ -143,19 +139,52 @@ def test_ten_seconds_on_stand_within_limits(model_path, policy):
             assert np.ptp(robot.read_joints().position - mid) > 0.1
 
 
-@needs_model
-def test_published_model_loads_with_sensors():
+def test_published_model_is_the_default_and_ships_in_the_package(caplog):
+    """Without any option the packaged published robot is simulated, and the run says so."""
+    caplog.set_level(logging.INFO, logger="groot_sdk.sim.models")
+    robot = make_sim(SPEC, seed=0, render=False)
+    info = robot.episodic.model_info
+    assert info["model"] == "published" and Path(info["path"]) == BHL_MODEL
+    assert Path(info["path"]).resolve().is_relative_to(PACKAGE.resolve())
+    assert "CC BY-SA 4.0" in info["source"]
+    assert "bhl: published model" in caplog.text and str(BHL_MODEL) in caplog.text
+    with robot:
+        assert robot.episodic.imu_height() == pytest.approx(0.685, abs=0.01)
+    for licence in ("mjcf/LICENCE", "policies/LICENCE"):  # each licence beside its files
+        assert (PACKAGE / "assets" / licence).is_file()
+
+
+def test_generated_model_only_when_asked_for(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="groot_sdk.sim.models")
+    robot = make_sim(SPEC, seed=0, render=False, model="generated")
+    assert robot.episodic.model_info["model"] == "generated"
+    assert "generated stand-in" in caplog.text
+    monkeypatch.setenv(bhl_sim.MODEL_ENV, "generated")
+    assert make_sim(SPEC, render=False).episodic.model_info["model"] == "generated"
+    monkeypatch.delenv(bhl_sim.MODEL_ENV)
+    # a package without its model is an error naming it, never a silent stand-in
+    monkeypatch.setattr(bhl_sim, "PUBLISHED_MODEL", Path("/nonexistent/bhl_scene.xml"))
+    with pytest.raises(SpecError, match="published model is missing"):
+        make_sim(SPEC, render=False)
+    with pytest.raises(SpecError, match="'/nonexistent/x.xml' does not exist"):
+        make_sim(SPEC, render=False, model="/nonexistent/x.xml")
+    with pytest.raises(SpecError, match="not both"):
+        make_sim(SPEC, render=False, model="generated", model_path=str(BHL_MODEL))
+
+
+def test_model_path_still_loads_a_file():
     robot = make_sim(SPEC, seed=0, render=False, model_path=str(BHL_MODEL))
+    assert robot.episodic.model_info["model"] == "file"
     with robot:
         assert robot.episodic.imu_height() == pytest.approx(0.685, abs=0.01)
         assert np.allclose(robot.read_joints().position, SPEC.defaults, atol=1e-6)
         assert np.isfinite(robot.imu().read().accel).all()
 
 
-def _walk_directly(model_path: str, seconds: float = 10.0):
+def _walk_directly(seconds: float = 10.0):
     from groot_sdk.policy.factory import make_backend
 
-    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path)
+    robot = make_sim(SPEC, seed=0, render=False)
     policy = make_backend(str(BHL_POLICY), SPEC)
     keys = [k.key for k in policy.layout.state]
     ticks = round(SPEC.rates.low_level_hz / policy.policy_hz)  # 10 ticks per 25 Hz RL step
@@ -177,24 +206,25 @@ def _walk_directly(model_path: str, seconds: float = 10.0):
         return ep.base_position() - start, lowest, ep.time
 
 
-@needs_policy
 def test_published_policy_walks_forward_directly():
-    moved, lowest, t = _walk_directly(str(BHL_MODEL))
+    moved, lowest, t = _walk_directly()
     assert t == pytest.approx(10.0)
     assert lowest > STANDING, f"the robot fell (IMU down to {lowest:.2f} m)"
     assert moved[0] > 1.0, f"walked only {moved[0]:.2f} m in 10 s"
 
 
-@needs_policy
 def test_published_policy_walks_forward_through_deployer():
+    """`groot run -e bhl --sim -p onnx-rl --command 0.3,0,0 --seconds 10`, as the CLI builds
+    it: the default model and the default policy, by name, with no path."""
     from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
     from groot_sdk.policy.factory import make_backend
 
     spec = SPEC  # the plain spec, as `groot run` uses it
-    robot = make_sim(spec, seed=0, render=False, model_path=str(BHL_MODEL))
-    policy = make_backend(str(BHL_POLICY), spec)
+    robot = make_sim(spec, seed=0, render=False)
+    policy = make_backend("onnx-rl", spec)
+    assert Path(policy.path) == BHL_POLICY
     lowest = []
-    config = DeployConfig(rate_hz=0, seconds=10.0, command=(0.3, 0.0, 0.0), status_every=0.0)
+    config = DeployConfig(rate_hz=0, seconds=10.0, command=(0.3, 0.0, 0.0), status_every=0.04)
     with robot:
         start = robot.episodic.base_position()
         deployer = RealtimeDeployer(
@@ -209,14 +239,20 @@ def test_published_policy_walks_forward_through_deployer():
     assert moved[0] > 1.0, f"walked only {moved[0]:.2f} m in 10 s"
 
 
-@needs_policy
-def test_onnx_rl_backend_checks():
+def test_onnx_rl_backend_checks(monkeypatch):
+    from groot_sdk_bhl import locomotion
     from groot_sdk_bhl.locomotion import onnx_rl
 
-    with pytest.raises(BackendError, match="give the policy file"):
-        onnx_rl(SPEC)
+    assert Path(onnx_rl(SPEC).path) == BHL_POLICY  # the packaged default, no path needed
+    assert Path(onnx_rl(SPEC, path="humanoid_legs").path) == BHL_LEGS_POLICY  # by name
     with pytest.raises(BackendError, match="does not exist"):
         onnx_rl(SPEC, path="/nonexistent/policy.onnx")
+    with pytest.raises(BackendError, match="humanoid, humanoid_legs, biped_25hz_a"):
+        onnx_rl(SPEC, path="humanoidd")
+    monkeypatch.setattr(locomotion, "POLICY_DIR", Path("/nonexistent"))
+    with pytest.raises(BackendError, match="missing from the installed package"):
+        onnx_rl(SPEC)
+    monkeypatch.undo()
     policy = onnx_rl(SPEC, path=str(BHL_POLICY), command="0.3,0,0")
     assert policy.layout.action_horizon == 1 and policy.policy_hz == 25.0
     keys = [k.key for k in policy.layout.state]
@@ -243,7 +279,6 @@ def test_onnx_rl_backend_checks():
         policy.get_action(bad)
 
 
-@pytest.mark.skipif(not BHL_LEGS_POLICY.is_file(), reason=f"{BHL_LEGS_POLICY} not found")
 def test_legs_only_policy_holds_arms_at_default():
     from groot_sdk_bhl.locomotion import onnx_rl
 
@@ -264,11 +299,11 @@ def _run_deployer(make, policy_name: str, seconds: float = 10.0):
     return run_through_deployer(SPEC, make, policy_name, seconds)
 
 
-@pytest.mark.parametrize("model_path", MODELS)
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
-def test_ten_seconds_through_deployer_within_limits(model_path, policy):
+def test_ten_seconds_through_deployer_within_limits(model, policy):
     robot, report, positions = _run_deployer(
-        lambda render: make_sim(SPEC, task="gantry", seed=0, render=render, model_path=model_path),
+        lambda render: make_sim(SPEC, task="gantry", seed=0, render=render, model=model),
         policy,
     )
     assert robot.episodic.time == pytest.approx(10.0)
@@ -281,7 +316,7 @@ def test_ten_seconds_through_deployer_within_limits(model_path, policy):
 
 def test_runs_are_deterministic():
     def run() -> np.ndarray:
-        robot = make_sim(SPEC, seed=7, render=False)
+        robot = make_sim(SPEC, seed=7, render=False, model="generated")
         with robot:
             robot.enable()
             for k in range(250):

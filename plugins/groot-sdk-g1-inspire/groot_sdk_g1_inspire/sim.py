@@ -1,16 +1,20 @@
 """Unitree G1 (29 DOF) with two Inspire hands in MuJoCo.
 
-The 53-D joint vector (29 body + 12 per hand) maps onto two kinds of model:
+The 53-D joint vector (29 body + 12 per hand) maps onto two kinds of model (``model=`` or
+``GROOT_G1_MODEL``):
 
-* **generated** (default; ships with nothing, always works): a capsule model built from the
-  joint map, in which all 53 joints exist. Hand joints are small finger links; the
-  underactuated followers (``*_intermediate_joint``, ``thumb_distal``) are driven to
-  ``multiplier x source`` (the spec's ``Mimic``), like the real linkage.
-* **published** (``model_path=".../g1/unitree_robots/g1/scene_29dof.xml"`` or
-  ``GROOT_G1_MODEL``; unitreerobotics/unitree_mujoco, BSD-3-Clause, ~36 MB, not shipped):
-  the 29 body joints are simulated; the 24 hand joints are *virtual* mimic state: they report
-  the last command (mimic followers computed from their source), so observations keep the
-  53-D layout while the hands have no physics.
+* **published** (default): Unitree's G1 29-DOF model and scene (unitreerobotics/unitree_mujoco,
+  BSD-3-Clause, licence beside it), shipped in this package under ``assets/g1`` with the 36
+  meshes it uses (18 MB): the 29 body joints are simulated; the 24 hand joints are *virtual*
+  mimic state: they report the last command (mimic followers computed from their source), so
+  observations keep the 53-D layout while the hands have no physics. A path to another MJCF
+  file of the robot loads that instead.
+* **generated** (only when asked for): a capsule model built from the joint map, in which all
+  53 joints exist. Hand joints are small finger links; the underactuated followers
+  (``*_intermediate_joint``, ``thumb_distal``) are driven to ``multiplier x source`` (the
+  spec's ``Mimic``), like the real linkage; not the real dynamics.
+
+The model used is logged and kept as ``episodic.model_info``.
 
 Body joints are PD servos with Unitree's example gains (hips 60/1, knees 100/2, ankles 40/1,
 arms 40/1; waist roll/pitch stiffened to 100/2: at the example's 40/1 the torso, an inverted
@@ -21,6 +25,7 @@ pendulum of about 40 Nm/rad, folds over) and the model's torque limits; each wri
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from groot_sdk.embodiment import Embodiment
@@ -28,6 +33,7 @@ from groot_sdk.errors import SpecError
 from groot_sdk.sim.generated import Chain, build_kinematic_model
 from groot_sdk.sim.gl import import_mujoco
 from groot_sdk.sim.humanoid import CameraMount, make_humanoid_sim
+from groot_sdk.sim.models import GENERATED, choose_model
 from groot_sdk.spec import EmbodimentSpec
 
 #: the task name that puts the robot on a test stand (base fixed 0.3 m up), e.g. for
@@ -35,6 +41,9 @@ from groot_sdk.spec import EmbodimentSpec
 GANTRY = "gantry"
 PHYSICS_DT = 0.002
 MODEL_ENV = "GROOT_G1_MODEL"
+#: the published scene (robot + floor), package data of this plugin
+PUBLISHED_MODEL = Path(__file__).parent / "assets" / "g1" / "scene_29dof.xml"
+SOURCE = "unitreerobotics/unitree_mujoco, BSD-3-Clause"
 FINGERS = ("index", "middle", "ring", "pinky")
 
 #: (substring of the joint name, kp, kd, torque limit in Nm); first match wins
@@ -131,28 +140,31 @@ def make_sim(
     task: str = "",
     seed: int | None = None,
     render: bool = True,
-    model_path: str | None = None,
+    model: str | os.PathLike[str] | None = None,
     fixed_base: bool = False,
     physics_dt: float = PHYSICS_DT,
+    model_path: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Embodiment:
-    """A simulated G1 + Inspire. ``model_path``: the published ``scene_29dof.xml``."""
+    """A simulated G1 + Inspire. ``model``: ``published`` (default, the packaged robot),
+    ``generated`` or an MJCF path; ``model_path`` is the older name of a path."""
     if options:
         raise SpecError(f"g1_inspire sim: unknown options {sorted(options)}")
+    if model and model_path:
+        raise SpecError("g1_inspire sim: give model or model_path, not both")
     if task.strip().lower() == GANTRY:
         fixed_base, task = True, ""
-    model_path = model_path or os.environ.get(MODEL_ENV) or None
-    if model_path:
-        if not os.path.isfile(model_path):
-            raise SpecError(f"g1_inspire: model file '{model_path}' does not exist")
-        mjspec = import_mujoco().MjSpec.from_file(os.fspath(model_path))
+    choice = choose_model("g1_inspire", model or model_path, MODEL_ENV, PUBLISHED_MODEL, SOURCE)
+    published = choice.kind != GENERATED
+    if choice.path:
+        mjspec = import_mujoco().MjSpec.from_file(choice.path)
         base, camera = "pelvis", CameraMount("cam_left_high", "torso_link", (0.08, 0.03, 0.45))
     else:
         mjspec = generated_model(spec)
         base = "base"
         camera = CameraMount("cam_left_high", "waist_pitch_joint_link", (0.1, 0.03, 0.3))
     kp, kd, effort = gains(spec)
-    return make_humanoid_sim(
+    robot = make_humanoid_sim(
         spec,
         mjspec,
         kp=kp,
@@ -165,5 +177,7 @@ def make_sim(
         base_body=base,
         fixed_base=fixed_base,
         physics_dt=physics_dt,
-        place_on_floor=not model_path,
+        place_on_floor=not published,
     )
+    robot.episodic.model_info = choice.to_json()  # type: ignore[union-attr]
+    return robot

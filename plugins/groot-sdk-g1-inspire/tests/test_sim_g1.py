@@ -1,9 +1,10 @@
-"""G1 + Inspire in MuJoCo: the generated 53-joint model always, the published 29-DOF model
-(hands as virtual mimic state) when ../shared/assets has it."""
+"""G1 + Inspire in MuJoCo: the published 29-DOF model shipped in this package (the default;
+hands as virtual mimic state) and the generated 53-joint stand-in (only when asked for).
+Nothing here reads ../shared/assets: the model is package data."""
 
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from groot_sdk.testing import assert_within_limits, run_through_deployer
 configure_gl()  # before anything imports mujoco: offscreen rendering needs MUJOCO_GL set first
 pytest.importorskip("mujoco", reason="needs the sim extra (mujoco)")
 
+import groot_sdk_g1_inspire
+from groot_sdk_g1_inspire import sim as g1_sim
 from groot_sdk_g1_inspire.sim import make_sim
 from groot_sdk_g1_inspire.spec import SPEC
 
@@ -22,12 +25,9 @@ from groot_sdk.errors import LifecycleError, SpecError
 from groot_sdk.hardware import State
 from groot_sdk.policy.simple import HoldPolicy
 
-ASSETS = Path(os.environ.get("GROOT_ASSETS", Path(__file__).parents[3] / "../shared/assets"))
-G1_MODEL = ASSETS / "g1/unitree_robots/g1/scene_29dof.xml"
-needs_model = pytest.mark.skipif(
-    not G1_MODEL.is_file(), reason=f"published G1 model not found at {G1_MODEL}"
-)
-MODELS = [None, pytest.param(str(G1_MODEL), marks=needs_model, id="published")]
+PACKAGE = Path(groot_sdk_g1_inspire.__file__).parent
+G1_MODEL = PACKAGE / "assets/g1/scene_29dof.xml"
+MODELS = ["generated", "published"]
 #: rad; MuJoCo joint limits are soft constraints: in the published model the legs touch each
 #: other during the sinusoid and push a hip up to ~4 mrad into its limit
 LIMIT_TOL = 5e-3
@@ -47,11 +47,11 @@ def _hand_command(value: float) -> np.ndarray:
     return q
 
 
-@pytest.mark.parametrize("model_path", MODELS)
-def test_lifecycle_53_joints_and_mimic(model_path):
-    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path, fixed_base=True)
+@pytest.mark.parametrize("model", MODELS)
+def test_lifecycle_53_joints_and_mimic(model):
+    robot = make_sim(SPEC, seed=0, render=False, model=model, fixed_base=True)
     joints = robot.actuators["joints"]
-    assert len(joints._real) == (53 if model_path is None else 29)
+    assert len(joints._real) == (53 if model == "generated" else 29)
     with robot:
         js = robot.read_joints()
         assert js.position.shape == (53,) and np.allclose(js.position, SPEC.defaults, atol=1e-6)
@@ -73,15 +73,38 @@ def test_lifecycle_53_joints_and_mimic(model_path):
         assert joints.state is State.INACTIVE
 
 
+def test_published_model_is_the_default_and_ships_in_the_package(monkeypatch, caplog):
+    """Without any option the packaged published robot is simulated, and the run says so;
+    the stand-in only when asked for; a package without its model is an error, not a
+    silent stand-in."""
+    caplog.set_level(logging.INFO, logger="groot_sdk.sim.models")
+    robot = make_sim(SPEC, seed=0, render=False)
+    info = robot.episodic.model_info
+    assert info["model"] == "published" and Path(info["path"]) == G1_MODEL
+    assert "BSD-3-Clause" in info["source"] and (G1_MODEL.parent / "LICENSE").is_file()
+    assert "g1_inspire: published model" in caplog.text
+    assert len(robot.actuators["joints"]._real) == 29
+    monkeypatch.setenv(g1_sim.MODEL_ENV, "generated")
+    assert make_sim(SPEC, render=False).episodic.model_info["model"] == "generated"
+    assert "generated stand-in" in caplog.text
+    monkeypatch.delenv(g1_sim.MODEL_ENV)
+    monkeypatch.setattr(g1_sim, "PUBLISHED_MODEL", Path("/nonexistent/scene_29dof.xml"))
+    with pytest.raises(SpecError, match="published model is missing"):
+        make_sim(SPEC, render=False)
+    with pytest.raises(SpecError, match="'/nonexistent/x.xml' does not exist"):
+        make_sim(SPEC, render=False, model_path="/nonexistent/x.xml")
+
+
 def test_unknown_option_rejected_and_gantry_task():
     with pytest.raises(SpecError, match="bogus"):
         make_sim(SPEC, render=False, bogus=True)
-    robot = make_sim(SPEC, task="gantry", render=False)
+    robot = make_sim(SPEC, task="gantry", render=False, model="generated")
     assert not robot.episodic.floating and robot.episodic.imu_height() > 1.0
 
 
-def test_render_head_camera():
-    robot = make_sim(SPEC, seed=0, render=True)
+@pytest.mark.parametrize("model", MODELS)
+def test_render_head_camera(model):
+    robot = make_sim(SPEC, seed=0, render=True, model=model)
     cam = SPEC.camera("cam_left_high")
     with robot:
         img = robot.read_cameras()["cam_left_high"].image
@@ -89,12 +112,12 @@ def test_render_head_camera():
     assert img.std() > 5
 
 
-@pytest.mark.parametrize("model_path", MODELS)
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
-def test_ten_seconds_on_stand_within_limits(model_path, policy):
+def test_ten_seconds_on_stand_within_limits(model, policy):
     """10 s at 250 Hz on a test stand (a G1 on PD servos alone topples: its ankles are
     softer than gravity's pull), no joint ever outside its limits."""
-    robot = make_sim(SPEC, seed=0, render=False, model_path=model_path, fixed_base=True)
+    robot = make_sim(SPEC, seed=0, render=False, model=model, fixed_base=True)
     lo, hi = np.array(SPEC.lower), np.array(SPEC.upper)
     mid = np.clip(SPEC.defaults, lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo))
     amp = 0.2 * (hi - lo)
@@ -128,16 +151,16 @@ def _run_deployer(make, policy_name: str, seconds: float = 10.0, **options):
     return run_through_deployer(SPEC, make, policy_name, seconds, **options)
 
 
-@pytest.mark.parametrize("model_path", MODELS)
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("policy", ["hold", "sinusoid"])
-def test_ten_seconds_through_deployer_within_limits(model_path, policy):
+def test_ten_seconds_through_deployer_within_limits(model, policy):
     """``hold`` (the episode's first pose) and ``sinusoid`` through the deployer. The
     sinusoid runs at amplitude 0.15: at its default 0.3 the published model's arms strike
     the torso and a hip strikes the pelvis, pushing joints ~50 mrad past their limits (real
     self-collisions)."""
     options = {"amplitude": 0.15} if policy == "sinusoid" else {}
     robot, report, positions = _run_deployer(
-        lambda render: make_sim(SPEC, task="gantry", seed=0, render=render, model_path=model_path),
+        lambda render: make_sim(SPEC, task="gantry", seed=0, render=render, model=model),
         policy,
         **options,
     )
