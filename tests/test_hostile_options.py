@@ -46,6 +46,9 @@ RUN_ROWS = [
     ("--policy-opt", "nope=1", "--policy-opt"),  # on sinusoid (zero and hold take anything)
     ("--policy-opt", "amplitude=abc", "--policy-opt"),
     ("--policy-opt", "x=" + LONG, "--policy-opt"),
+    ("--policy-opt", "timeout_ms=0", "--policy-opt"),  # on remote:// (no server needed)
+    ("--policy-opt", "timeout_ms=-5", "--policy-opt"),
+    ("--policy-opt", "timeout_ms=abc", "--policy-opt"),
     ("--task", LONG, "--task"),
     ("--task", "a\x01b", "--task"),
     ("--episodes", "0", "--episodes"),
@@ -278,6 +281,8 @@ def test_run_refuses(option, value, words, capsys, tmp_path):
         argv = [*base, option, _fill(value, tmp_path)]
     if option == "--policy-opt" and value.startswith(("frequency", "nope", "amplitude")):
         argv[5] = "sinusoid"
+    if option == "--policy-opt" and value.startswith("timeout_ms"):
+        argv[5] = "remote://127.0.0.1:9"
     code, out = _call(argv, capsys)
     _assert_one_line_error(code, out, words)
 
