@@ -72,9 +72,10 @@ def _number(
         if value is None:
             return
         name = attribute.name
-        kind = (int,) if integer else (int, float, np.integer, np.floating)
+        kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
         if isinstance(value, bool) or not isinstance(value, kind):
-            raise OptionError(f"DeployConfig.{name} must be a number, got {value!r}")
+            what = "an integer" if integer else "a number"
+            raise OptionError(f"DeployConfig.{name} must be {what}, got {value!r}")
         v = float(value)
         bad = not math.isfinite(v) or (gt is not None and v <= gt) or (ge is not None and v < ge)
         if bad or (le is not None and v > le):
