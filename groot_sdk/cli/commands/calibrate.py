@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from groot_sdk.cli._common import FiniteFloat
 from groot_sdk.cli.commands.run import _hardware_options
 
 
@@ -34,7 +35,7 @@ def _wait_enter(message: str) -> None:
 @click.option("--robot-id", default="default", show_default=True, help="Name of this robot.")
 @click.option(
     "--seconds",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0, 3600, min_open=True),
     default=None,
     help="Record the range of motion for this long instead of until Enter.",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from groot_sdk.cli._common import echo_json
+from groot_sdk.cli._common import FiniteFloat, echo_json
 
 
 @click.command("train-residual")
@@ -22,7 +22,7 @@ from groot_sdk.cli._common import echo_json
     metavar="V1,V2,...",
     help="Add this constant to the base's actions (a deliberate bias, for demonstrations).",
 )
-@click.option("--alpha", type=click.FloatRange(0), default=0.5, show_default=True)
+@click.option("--alpha", type=FiniteFloat(0, 10), default=0.5, show_default=True)
 @click.option("--steps", type=click.IntRange(1), default=20_000, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default="out/residual", show_default=True)
 @click.option("--task", default="", help="Simulator task (e.g. reach).")
