@@ -385,3 +385,20 @@ def test_hardware_driver_the_plugin_does_not_ship(capsys):
     """Fetch names a driver module it does not ship: one line, not ModuleNotFoundError."""
     code, out = _call(["run", "-e", "fetch", "-p", "zero", "--seconds", "0.05"], capsys)
     _assert_one_line_error(code, out, "has no hardware driver", status=1)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["calibrate", "so101", "--port", "/dev/null", "--seconds", "nan"],
+        ["calibrate", "so101", "--port", "/dev/null", "--seconds", "inf"],
+        ["calibrate", "so101", "--port", "/dev/null", "--hw", "baudrate=nan"],
+        ["doctor", "so101", "--fake-hardware", "--hw", "timeout_s=nan"],
+        ["train-residual", "--alpha", "nan"],
+    ],
+    ids=lambda a: " ".join(a[:1] + a[-2:]),
+)
+def test_other_commands_refuse_non_finite_values(argv, capsys):
+    """Calibration and doctor reach devices too; --alpha scales a policy's output."""
+    code, out = _call(argv, capsys)
+    _assert_one_line_error(code, out, argv[-2])
