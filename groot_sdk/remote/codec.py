@@ -44,20 +44,26 @@ class Limits:
     """Caps applied while decoding one message.
 
     ``max_containers`` bounds the number of msgpack maps and arrays: a few bytes of msgpack
-    can otherwise unpack into gigabytes of empty Python lists.
+    can otherwise unpack into gigabytes of empty Python lists. ``max_items`` bounds the
+    elements of all of them together: 30 MB of short strings would otherwise become ~750 MB
+    of Python objects. ``max_decoded_bytes`` bounds all arrays of one message together (JPEG
+    frames expand ~10x). With these, one message never decodes into much more than its own
+    size plus ``max_items`` small objects.
     """
 
     max_message_bytes: int = 32 * MiB
     max_array_bytes: int = 32 * MiB
     max_containers: int = 10_000
     max_container_len: int = 4_096
+    max_items: int = 100_000
     max_str_bytes: int = 1 * MiB
     max_npy_header_bytes: int = 4_096
+    max_decoded_bytes: int = 128 * MiB
 
     @classmethod
     def from_mb(cls, max_message_mb: float) -> Limits:
         size = int(max_message_mb * MiB)
-        return cls(max_message_bytes=size, max_array_bytes=size)
+        return cls(max_message_bytes=size, max_array_bytes=size, max_decoded_bytes=4 * size)
 
 
 DEFAULT_LIMITS = Limits()
@@ -112,15 +118,15 @@ def encode_npy(arr: np.ndarray) -> bytes:
 def _parse_npy_header(
     data: bytes | bytearray | memoryview, limits: Limits
 ) -> tuple[np.dtype, tuple[int, ...], bool, int]:
-    if len(data) < 10 or data[:6] != _NPY_MAGIC:
+    if len(data) < 8 or data[:6] != _NPY_MAGIC:
         raise CodecError("array payload is not .npy data (bad magic)")
     major = data[6]
-    if major == 1:
-        (hlen,), start = struct.unpack_from("<H", data, 8), 10
-    elif major == 2:
-        (hlen,), start = struct.unpack_from("<I", data, 8), 12
-    else:
+    if major not in (1, 2):
         raise CodecError(f"unsupported .npy format version {major}")
+    start = 10 if major == 1 else 12  # v1: 2-byte header length, v2: 4-byte
+    if len(data) < start:
+        raise CodecError(f".npy v{major} preamble is truncated ({len(data)} of {start} bytes)")
+    (hlen,) = struct.unpack_from("<H" if major == 1 else "<I", data, 8)
     if hlen > limits.max_npy_header_bytes:
         raise CodecError(f".npy header of {hlen} bytes exceeds {limits.max_npy_header_bytes}")
     end = start + hlen
@@ -341,36 +347,52 @@ class Encoder:
         return self._view
 
 
+def _count(limits: Limits, counter: list[int], items: int) -> None:
+    """One more map/list of ``items`` elements (counter: [containers, items, array bytes])."""
+    counter[0] += 1
+    if counter[0] > limits.max_containers:
+        raise CodecError(f"message has more than {limits.max_containers} maps/lists")
+    counter[1] += items
+    if counter[1] > limits.max_items:
+        raise CodecError(f"message has more than {limits.max_items} elements in its maps/lists")
+
+
+def _spend(limits: Limits, counter: list[int], arr: np.ndarray) -> np.ndarray:
+    counter[2] += arr.nbytes
+    if counter[2] > limits.max_decoded_bytes:
+        raise CodecError(f"message decodes to more than {limits.max_decoded_bytes} bytes of arrays")
+    return arr
+
+
 def _object_hook(
     limits: Limits, counter: list[int], copy: bool, jpeg: bool
 ) -> Callable[[dict], Any]:
     def hook(obj: dict) -> Any:
-        counter[0] += 1
-        if counter[0] > limits.max_containers:
-            raise CodecError(f"message has more than {limits.max_containers} maps/lists")
+        _count(limits, counter, len(obj))
         if NDARRAY_TAG in obj:
-            return decode_npy(obj.get("as_npy"), limits, copy=copy)
+            return _spend(limits, counter, decode_npy(obj.get("as_npy"), limits, copy=copy))
         if _is_mnp(obj):
-            return decode_mnp(obj, limits, copy=copy)
+            return _spend(limits, counter, decode_mnp(obj, limits, copy=copy))
         if MODALITY_CONFIG_TAG in obj:
             return _modality_config(obj.get("as_json"), MODALITY_CONFIG_TAG)
         if MODALITY_CONFIG_N17_TAG in obj or MODALITY_CONFIG_N17_TAG.encode() in obj:
             as_json = obj.get("as_json", obj.get(b"as_json"))
             return _modality_config(as_json, MODALITY_CONFIG_N17_TAG)
         if JPEG_TAG in obj:
-            return _jpeg_video(obj, limits, jpeg)
+            budget = min(limits.max_array_bytes, limits.max_decoded_bytes - counter[2])
+            return _spend(limits, counter, _jpeg_video(obj, budget, jpeg))
         return obj
 
     return hook
 
 
-def _jpeg_video(obj: dict, limits: Limits, enabled: bool) -> np.ndarray:
+def _jpeg_video(obj: dict, max_bytes: int, enabled: bool) -> np.ndarray:
     if not enabled:
         raise CodecError("JPEG frames are a groot-sdk extension this peer did not enable")
     from groot_sdk.remote.jpeg import decode_video
 
-    try:
-        return decode_video(obj, limits.max_array_bytes)
+    try:  # the cap is checked against the declared shape before anything is decompressed
+        return decode_video(obj, max_bytes)
     except ValueError as exc:
         raise CodecError(str(exc)) from None
 
@@ -405,12 +427,10 @@ def decode(
     size = len(data) if not isinstance(data, memoryview) else data.nbytes
     if size > limits.max_message_bytes:
         raise CodecError(f"message of {size} bytes exceeds the {limits.max_message_bytes}-byte cap")
-    counter = [0]
+    counter = [0, 0, 0]
 
     def list_hook(obj: list) -> list:
-        counter[0] += 1
-        if counter[0] > limits.max_containers:
-            raise CodecError(f"message has more than {limits.max_containers} maps/lists")
+        _count(limits, counter, len(obj))
         return obj
 
     try:
@@ -433,3 +453,124 @@ def decode(
         raise CodecError(f"malformed msgpack: {exc}") from None
     except (ValueError, TypeError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
         raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None
+
+
+# -- requests: the envelope before the payload ---------------------------------------------
+_SCALARS = frozenset({"nil", "bool", "int", "float", "str", "bin"})
+_READ_SIZE = 64 * 1024
+
+
+def _kind(first: int) -> str:
+    """The msgpack type a value has, from its first byte (nothing is decoded)."""
+    if first <= 0x7F or first >= 0xE0 or 0xCC <= first <= 0xD3:
+        return "int"
+    if first <= 0x8F or first in (0xDE, 0xDF):
+        return "map"
+    if first <= 0x9F or first in (0xDC, 0xDD):
+        return "array"
+    if first <= 0xBF or 0xD9 <= first <= 0xDB:
+        return "str"
+    if first in (0xC4, 0xC5, 0xC6):
+        return "bin"
+    if first in (0xCA, 0xCB):
+        return "float"
+    if first in (0xC2, 0xC3):
+        return "bool"
+    if first == 0xC0:
+        return "nil"
+    return "invalid" if first == 0xC1 else "ext"
+
+
+@frozen
+class Skipped:
+    """A map or list at the top level of a request that was skipped, not decoded."""
+
+    kind: str
+
+    def __str__(self) -> str:
+        return f"<{self.kind}>"
+
+
+@frozen
+class Envelope:
+    """A request's top level read without decoding its payload: the server checks the token
+    before it spends time and memory on ``data`` (Isaac-GR00T clients put the token after it).
+
+    ``fields``: the other top-level keys, scalars decoded, maps/lists as :class:`Skipped`;
+    ``data``: the undecoded msgpack bytes of ``data`` (a view of the message), None if absent.
+    """
+
+    fields: dict[str, Any]
+    data: memoryview | None
+
+
+class _Reader:
+    """file-like over a buffer, so that msgpack.Unpacker copies it in small pieces."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view, self._at = view, 0
+
+    def read(self, n: int) -> bytes:
+        chunk = bytes(self._view[self._at : self._at + n])
+        self._at += len(chunk)
+        return chunk
+
+
+def read_envelope(message: Any, limits: Limits = DEFAULT_LIMITS) -> Envelope:
+    """The top-level map of a request, its ``data`` value skipped (C speed, nothing built).
+
+    Raises :class:`CodecError` for anything but a well-formed msgpack map of string keys.
+    """
+    view = memoryview(message).cast("B")
+    size = view.nbytes
+    if size > limits.max_message_bytes:
+        raise CodecError(f"message of {size} bytes exceeds the {limits.max_message_bytes}-byte cap")
+    kind = _kind(view[0]) if size else "nothing"
+    if kind != "map":
+        raise CodecError(f"request must be a msgpack map, got {kind}")
+    unpacker = msgpack.Unpacker(
+        _Reader(view),
+        read_size=min(_READ_SIZE, size),
+        max_buffer_size=size,
+        raw=False,
+        strict_map_key=True,
+        ext_hook=_no_ext,
+        max_str_len=limits.max_str_bytes,
+        max_bin_len=limits.max_message_bytes,
+        max_array_len=0,  # maps and lists are skipped, never built here
+        max_map_len=0,
+        max_ext_len=0,
+    )
+    fields: dict[str, Any] = {}
+    data: memoryview | None = None
+    try:
+        count = unpacker.read_map_header()
+        if count > limits.max_container_len:
+            raise CodecError(f"request map has {count} keys (more than {limits.max_container_len})")
+        for _ in range(count):
+            if _kind(view[unpacker.tell()]) != "str":
+                raise CodecError("request map keys must be strings")
+            key = unpacker.unpack()
+            start = unpacker.tell()
+            kind = _kind(view[start])
+            if key == "data" or kind in ("map", "array"):
+                unpacker.skip()
+                if key == "data":
+                    data = view[start : unpacker.tell()]
+                else:
+                    fields[key] = Skipped(kind)
+            elif kind in _SCALARS:
+                fields[key] = unpacker.unpack()
+            else:
+                raise CodecError(f"request '{key:.64}' is a msgpack {kind}, which is not accepted")
+        if unpacker.tell() != size:
+            raise CodecError(f"{size - unpacker.tell()} extra bytes after the request map")
+    except CodecError:
+        raise
+    except (msgpack.OutOfData, IndexError):
+        raise CodecError("malformed msgpack: the message is truncated") from None
+    except msgpack.StackError:
+        raise CodecError("malformed msgpack: nested too deeply") from None
+    except (msgpack.FormatError, ValueError, TypeError) as exc:
+        raise CodecError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
+    return Envelope(fields, data)

@@ -9,12 +9,14 @@ the official policy it takes float64 states, frames at another resolution and ke
 read (:func:`groot_sdk.remote.forms.conform`; each ignored key is logged once).
 
 Hardened where the official server is not: binds 127.0.0.1 unless told otherwise, compares
-tokens in constant time, caps message size (ZeroMQ's MAXMSGSIZE and a decode-time check),
-never unpickles, validates every observation against the backend's layout before the backend
-sees it, refuses ``kill`` unless allowed, and answers every malformed request with
-``{"error": ...}`` instead of dying. Extension endpoints (unknown to Isaac-GR00T):
-``groot_sdk.layout`` returns the backend's :class:`ModalityLayout` as JSON, with dims;
-``groot_sdk.extensions`` says whether JPEG frames (:mod:`groot_sdk.remote.jpeg`) are accepted.
+tokens in constant time before it decodes the payload, caps message size (ZeroMQ's MAXMSGSIZE
+and a decode-time check), the receive queue (RCVHWM), what one message may decode into
+(:class:`Limits`) and the batch size, never unpickles, validates every observation against
+the backend's layout before the backend sees it, refuses ``kill`` unless allowed, and
+answers every malformed request with ``{"error": ...}`` instead of dying. Extension
+endpoints (unknown to Isaac-GR00T): ``groot_sdk.layout`` returns the backend's
+:class:`ModalityLayout` as JSON, with dims; ``groot_sdk.extensions`` says whether JPEG
+frames (:mod:`groot_sdk.remote.jpeg`) are accepted.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from groot_sdk.remote.codec import (
     Limits,
     decode,
     encode,
+    read_envelope,
 )
 from groot_sdk.remote.jpeg import available as jpeg_available
 from groot_sdk.spec import EmbodimentSpec
@@ -52,6 +55,10 @@ DEFAULT_PORT = 5555
 LAYOUT_ENDPOINT = "groot_sdk.layout"
 EXTENSIONS_ENDPOINT = "groot_sdk.extensions"
 UNAUTHORIZED = "Unauthorized: Invalid API token"
+#: batch elements one request may carry (an unbatched backend makes one call per element)
+DEFAULT_MAX_BATCH = 256
+#: requests ZeroMQ queues per connection while one is being answered; more wait in TCP buffers
+RECEIVE_QUEUE = 2
 
 
 class RequestError(GrootError, ValueError):
@@ -73,10 +80,16 @@ class PolicyServer:
         allow_kill: bool = False,
         limits: Limits = DEFAULT_LIMITS,
         jpeg: bool | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
         context: zmq.Context | None = None,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect '{dialect}'; use one of {DIALECTS}")
+        if api_token is not None and not api_token.strip():
+            raise ValueError("api_token is empty: pass a real token, or None to serve without one")
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise ValueError(f"max_batch must be a positive integer, got {max_batch!r}")
+        self.max_batch = max_batch
         self.backend = backend
         self.spec = spec
         self.dialect = dialect
@@ -84,7 +97,7 @@ class PolicyServer:
         self.limits = limits
         #: accept JPEG frames (groot-sdk extension); default: when Pillow is installed
         self.jpeg = jpeg_available() if jpeg is None else jpeg
-        self._token = api_token.encode() if api_token else None
+        self._token = api_token.encode() if api_token is not None else None
         self._arrays = "msgpack_numpy" if dialect == "n1.7" else "npy"
         self._ignored: set[str] = set()
         self._stop = threading.Event()
@@ -92,9 +105,13 @@ class PolicyServer:
         self.errors = 0
         self._own_context = context is None
         self._context = context or zmq.Context()
-        self._socket = self._context.socket(zmq.REP)
+        # ROUTER, not REP: libzmq's REP loses the next reply after a malformed request from a
+        # peer that already left (its envelope rollback misses that case), which garbage TCP
+        # connections trigger; here the envelope is handled in serve_forever
+        self._socket = self._context.socket(zmq.ROUTER)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.MAXMSGSIZE, limits.max_message_bytes)
+        self._socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         bind_port = "*" if port == 0 else str(port)
         try:
             self._socket.bind(f"tcp://{host}:{bind_port}")
@@ -124,13 +141,22 @@ class PolicyServer:
             self._socket.setsockopt(zmq.RCVTIMEO, poll_ms)  # wake up to check for stop()
             while not self._stop.is_set():
                 try:
-                    frames = self._socket.recv_multipart(copy=False)
+                    self._answer(self._socket.recv_multipart(copy=False))
                 except zmq.Again:
                     continue
-                reply = self.handle([f.buffer for f in frames])
-                self._socket.send(reply)
         finally:
             self._close_socket()
+
+    def _answer(self, frames: list[zmq.Frame]) -> None:
+        # [peer id, (labels...), b"", body...] as a REQ (or a REQ behind a proxy) sends it;
+        # nothing here outlives the call, so a big request is freed before the next one
+        bottom = next((i for i, f in enumerate(frames) if i and not len(f.buffer)), None)
+        if bottom is None:  # no envelope: not a REQ peer, nowhere to send a reply
+            self.requests += 1
+            self.errors += 1
+            return
+        reply = self.handle([f.buffer for f in frames[bottom + 1 :]])
+        self._socket.send_multipart([*frames[: bottom + 1], reply])
 
     def stop(self) -> None:
         """Ask :meth:`serve_forever` to return (thread- and signal-safe)."""
@@ -152,7 +178,12 @@ class PolicyServer:
         try:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
-            result = self._dispatch(decode(frames[0], self.limits, jpeg=self.jpeg))
+            envelope = read_envelope(frames[0], self.limits)  # the payload is not decoded yet
+            self._authorize(envelope.fields.get("api_token"))
+            request = dict(envelope.fields)
+            if envelope.data is not None:
+                request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg)
+            result = self._dispatch(request)
             return encode(result, arrays=self._arrays)
         except (CodecError, RequestError, GrootError) as exc:
             return self._error(str(exc))
@@ -165,13 +196,15 @@ class PolicyServer:
         log.debug("error reply: %s", text)
         return encode({"error": text})
 
+    def _authorize(self, token: Any) -> None:
+        if self._token is None:
+            return
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
+            raise RequestError(UNAUTHORIZED)
+
     def _dispatch(self, request: Any) -> Any:
         if not isinstance(request, dict):
             raise RequestError(f"request must be a map, got {type(request).__name__}")
-        if self._token is not None:
-            token = request.get("api_token")
-            if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
-                raise RequestError(UNAUTHORIZED)
         endpoint = request.get("endpoint", "get_action")
         if not isinstance(endpoint, str) or endpoint not in self._endpoints:
             raise RequestError(f"Unknown endpoint: {str(endpoint)[:64]}")
@@ -226,6 +259,7 @@ class PolicyServer:
             return self._checked(self.backend.get_action(observation))  # the common case
         flat = forms.nested_to_flat(observation) if form.nested else dict(observation)
         batch = flat if form.batched else forms.add_batch(flat)
+        self._check_batch(batch)
         if self.backend.batched and self.backend.dialect == "n1.6":
             chunk = self._checked(self.backend.get_action(forms.flat_to_nested(batch, layout)))
             action = {
@@ -238,6 +272,17 @@ class PolicyServer:
             items = forms.split_batch(batch)
             action = forms.stack_chunks([self._checked(self.backend.get_action(o)) for o in items])
         return forms.action_to_wire(action, form)
+
+    def _check_batch(self, batch: Mapping[str, Any]) -> None:
+        """Refuse batches over ``max_batch`` and language lists that do not match the batch."""
+        size = forms.batch_size(batch)
+        if size > self.max_batch:
+            raise RequestError(
+                f"batch of {size} exceeds this server's limit of {self.max_batch} (--max-batch)"
+            )
+        for key, value in batch.items():
+            if isinstance(value, (list, tuple)) and len(value) != size:
+                raise RequestError(f"'{key}' has {len(value)} strings for a batch of {size}")
 
     @staticmethod
     def _checked(chunk: Any) -> dict[str, np.ndarray]:

@@ -70,6 +70,13 @@ from groot_sdk.cli._common import FiniteFloat, Text
     show_default=True,
     help="Largest request accepted, in MiB.",
 )
+@click.option(
+    "--max-batch",
+    type=click.IntRange(1, 65536),
+    default=256,
+    show_default=True,
+    help="Largest batch one request may carry.",
+)
 def command(
     embodiment: str,
     policy: str,
@@ -81,6 +88,7 @@ def command(
     allow_kill: bool,
     max_message_mb: float,
     no_jpeg: bool,
+    max_batch: int,
 ) -> None:
     """Serve POLICY for EMBODIMENT until Ctrl-C / SIGTERM.
 
@@ -115,6 +123,7 @@ def command(
             allow_kill=allow_kill,
             limits=Limits.from_mb(max_message_mb),
             jpeg=False if no_jpeg else None,
+            max_batch=max_batch,
         )
     except OSError as exc:
         backend.close()
