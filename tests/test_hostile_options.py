@@ -395,6 +395,7 @@ def test_hardware_driver_the_plugin_does_not_ship(capsys):
         ["calibrate", "so101", "--port", "/dev/null", "--hw", "baudrate=nan"],
         ["doctor", "so101", "--fake-hardware", "--hw", "timeout_s=nan"],
         ["train-residual", "--alpha", "nan"],
+        ["run", "-e", "bhl", "--sim", "-p", "zero", "--gripper", "0..1"],  # bhl has no gripper
     ],
     ids=lambda a: " ".join(a[:1] + a[-2:]),
 )

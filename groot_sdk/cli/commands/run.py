@@ -343,7 +343,8 @@ def command(
         ActionDecoder(spec, backend.layout, parsed_map, gripper)
     except ActionError as exc:
         backend.close()
-        raise click.BadParameter(str(exc)[:500], param_hint="--action-map") from None
+        hint = "--gripper" if gripper and parsed_map is None else "--action-map"
+        raise click.BadParameter(str(exc)[:500], param_hint=hint) from None
     try:
         if sim:  # --task names the simulator's task; the instruction comes from the simulator
             render = bool(backend.layout.video or record)
@@ -373,11 +374,16 @@ def command(
         backend.close()
         raise
     recorder = None
-    if record:
-        from groot_sdk.data.recorder import LeRobotRecorder
+    try:
+        if record:
+            from groot_sdk.data.recorder import LeRobotRecorder
 
-        fps = float(getattr(backend, "policy_hz", None) or spec.rates.policy_hz)
-        recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
+            fps = float(getattr(backend, "policy_hz", None) or spec.rates.policy_hz)
+            recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
+    except BaseException:
+        backend.close()
+        robot.close()
+        raise
     config = DeployConfig(
         rate_hz=rate,
         seconds=seconds,
