@@ -1,4 +1,5 @@
-"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s typecheck`, `nox -s bench`."""
+"""Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s typecheck`, `nox -s bench`,
+`nox -s build` (wheels and sdists in dist/), `nox -s wheels` (those wheels in a clean venv)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,37 @@ def bench(session: nox.Session) -> None:
     session.env.setdefault("MUJOCO_GL", "egl")
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
         session.run("python", script, *session.posargs)
+
+
+def build_dists(session: nox.Session) -> list[str]:
+    """Wheel and sdist of the core and every plugin into dist/ (emptied first)."""
+    import shutil
+
+    shutil.rmtree("dist", ignore_errors=True)
+    session.install("build>=1.2", "twine>=5")
+    for project in [".", *PLUGINS]:
+        session.run("python", "-m", "build", "--outdir", "dist", project)
+    dists = sorted(glob.glob("dist/*"))
+    session.run("twine", "check", "--strict", *dists)
+    return dists
+
+
+@nox.session(python="3.11", default=False)
+def build(session: nox.Session) -> None:
+    """Wheels and sdists of groot-sdk and the four plugins in dist/, checked with twine."""
+    build_dists(session)
+
+
+@nox.session(python="3.11", default=False)
+def wheels(session: nox.Session) -> None:
+    """The built wheels (not the source tree) installed into a clean venv: a short SO-101 run
+    and the BHL walk with the packaged model and policy (tests/packaging/test_wheels.py).
+    Not in CI: it builds ten distributions and installs MuJoCo and onnxruntime afresh."""
+    build_dists(session)
+    session.install("pytest>=8", "pytest-timeout>=2.3")
+    session.env["GROOT_WHEELS_DIR"] = "dist"
+    session.env.setdefault("MUJOCO_GL", "egl")
+    session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/packaging/test_wheels.py")
 
 
 @nox.session(python="3.11", default=False)
