@@ -130,7 +130,7 @@ class DeployConfig:
     telemetry: str | None = None  #: JSON-lines path
     plot: str | None = None  #: PNG path for a loop-timing plot
     #: wall seconds between status callbacks
-    status_every: float = field(default=0.5, validator=_number(gt=0.0))
+    status_every: float = field(default=0.5, validator=_number(ge=0.0))
     #: SCHED_FIFO priority (1..99) for the loop thread (Linux)
     rt_priority: int | None = field(default=None, validator=_number(ge=1, le=99, integer=True))
     #: real devices: bound each step by the measured wall-clock time too; None: when the
