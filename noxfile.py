@@ -13,7 +13,7 @@ nox.options.reuse_existing_virtualenvs = True
 PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
 EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl"
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=68"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=77"]
 #: the array codec Isaac-GR00T N1.7 pins: checks the N1.7 stand-in's bytes against the real one
 TEST_DEPS += ["msgpack-numpy==0.4.8"]
 
@@ -78,7 +78,18 @@ def bench(session: nox.Session) -> None:
     install_project(session)
     session.env.setdefault("MUJOCO_GL", "egl")
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
-        session.run("python", script, *session.posargs)
+        if not script.endswith("bench_soak.py"):  # the soak has its own session
+            session.run("python", script, *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def soak(session: nox.Session) -> None:
+    """Reliability soak on loopback (fixed seeds): hostile messages, floods, garbage connections,
+    concurrent clients, server kills; prints crashes, hangs, RSS growth, lost replies and exits
+    1 when a target is missed. `nox -s soak -- --quick` for a tenth of it."""
+    install_project(session)
+    session.env.setdefault("MUJOCO_GL", "egl")
+    session.run("python", "benchmarks/bench_soak.py", *session.posargs)
 
 
 def build_dists(session: nox.Session) -> list[str]:

@@ -99,7 +99,7 @@ def command(
 
     from groot_sdk.cli._common import embodiment_entry, key_values, make_backend
     from groot_sdk.remote.codec import Limits
-    from groot_sdk.remote.server import PolicyServer
+    from groot_sdk.remote.server import PolicyServer, unmap_big_buffers
 
     log = logging.getLogger("groot_sdk.serve")
     if api_token is not None and not api_token.strip():
@@ -139,6 +139,7 @@ def command(
         f"{', token required' if api_token else ''})",
         err=True,
     )
+    unmap_big_buffers()  # big requests must not leave this process bigger for good
     try:
         server.serve_forever()
     finally:
