@@ -103,6 +103,17 @@ def test_decoded_arrays_are_capped_per_message():
         decode(pack([one] * 8), limits)
 
 
+def test_jpeg_frames_are_capped_per_message_before_decompressing():
+    pytest.importorskip("PIL", reason="the JPEG extension needs Pillow")
+    from groot_sdk.remote.jpeg import encode_video
+
+    video = encode_video(np.zeros((1, 4, 4, 3), np.uint8))  # 48 bytes once decoded
+    limits = Limits(max_decoded_bytes=100)
+    assert len(decode(msgpack.packb([video] * 2), limits, jpeg=True)) == 2
+    with pytest.raises(CodecError, match="exceeds the 4-byte cap"):  # 100 - 2 x 48 left
+        decode(msgpack.packb([video] * 3), limits, jpeg=True)
+
+
 def test_receive_queue_is_bounded(hold, so101_spec):
     """A client pipelining big requests to a busy server: ZeroMQ queues a few per connection
     (RCVHWM), the rest wait in TCP buffers, so the sender is throttled."""
