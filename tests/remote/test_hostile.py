@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 import tracemalloc
 
 import msgpack
@@ -161,6 +162,29 @@ def test_garbage_bursts_do_not_cost_a_connected_client_its_reply(hold, so101_spe
             client.close()
             ctx.term()
     assert lost == 0, f"{lost} of 4 replies lost to garbage connections"
+
+
+def test_garbage_bursts_do_not_cost_the_remote_backend_a_call(hold, so101_spec):
+    """What `groot run -p remote://` does, while other connections send garbage."""
+    obs = {
+        "state.single_arm": np.zeros((1, 5), np.float32),
+        "state.gripper": np.zeros((1, 1), np.float32),
+        TASK: ["pick"],
+    }
+    with serving(PolicyServer(hold, so101_spec, port=0)) as server:
+        backend = make_backend(f"remote://127.0.0.1:{server.port}", so101_spec, {})
+        rng = random.Random(7)
+        bursts = threading.Thread(target=lambda: [garbage_burst(server.port, rng) for _ in "1234"])
+        try:
+            bursts.start()
+            calls = 0
+            while bursts.is_alive() or calls < 10:
+                backend.get_action(obs)  # raises PolicyTimeoutError if a reply is lost
+                calls += 1
+            bursts.join()
+            assert backend.stats.timeouts == 0
+        finally:
+            backend.close()
 
 
 def test_zmtp10_garbage_is_what_it_claims():
