@@ -1,9 +1,12 @@
 """Developer tasks: `nox -s tests`, `nox -s lint`, `nox -s typecheck`, `nox -s bench`,
-`nox -s build` (wheels and sdists in dist/), `nox -s wheels` (those wheels in a clean venv)."""
+`nox -s build` (wheels and sdists in dist/), `nox -s wheels` (those wheels in a clean venv),
+`nox -s docs` (the docs site, checked in headless Chromium)."""
 
 from __future__ import annotations
 
 import glob
+import os
+import shutil
 
 import nox
 
@@ -70,6 +73,22 @@ def lerobot_compat(session: nox.Session) -> None:
     session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
     session.env["HF_HUB_OFFLINE"] = "1"  # local datasets only
     session.run("pytest", "-q", "-rs", "tests/data/test_data_lerobot.py", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def docs(session: nox.Session) -> None:
+    """The docs site: `mkdocs build --strict` into site/ (API reference from the docstrings),
+    then every page opened in headless Chromium (tests/docs_site). Debian's `chromium` is
+    apt-get installed when missing and run as root; otherwise those tests skip, saying so."""
+    session.install(
+        "mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.27",
+        "-e", ".", *TEST_DEPS,
+    )  # fmt: skip
+    session.run("mkdocs", "build", "--strict")
+    if not shutil.which("chromium") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        for apt in (["update", "-q"], ["install", "-y", "-q", "chromium"]):
+            session.run("apt-get", *apt, external=True, success_codes=[0, 100])
+    session.run("pytest", "-q", "-rs", "tests/docs_site", *session.posargs)
 
 
 @nox.session(python="3.11", default=False)
