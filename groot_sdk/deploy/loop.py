@@ -14,7 +14,7 @@ previous write, so a tick rate above real time (``rate_hz=0`` included) cannot m
 joint faster than its limit; with no action for the current tick (the plan ran out, or the
 policy has not answered within ``timeout``) the robot holds within that tick
 (``Embodiment.hold``); if the hold lasts another ``timeout``, or any device faults, or
-SIGINT/SIGTERM arrives, the loop ends with ``Embodiment.safe_stop`` (actuators disabled /
+SIGINT/SIGTERM/SIGHUP arrives, the loop ends with ``Embodiment.safe_stop`` (actuators disabled /
 damped) within one ``timeout``, whatever the policy is doing: waits for an answer end when a
 stop is requested, and an inference still running is left behind (a daemon thread).
 
@@ -644,7 +644,12 @@ class RealtimeDeployer(Deployer):
         def handler(signum, _frame) -> None:
             self.stop(f"interrupted ({signal.Signals(signum).name})")
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP: the terminal or the ssh session of the run went away (unless ignored, as
+        # under nohup: then the run was meant to outlive it)
+        hup = getattr(signal, "SIGHUP", None)
+        if hup is not None and signal.getsignal(hup) is signal.SIG_IGN:
+            hup = None
+        for sig in (signal.SIGINT, signal.SIGTERM, *([hup] if hup is not None else [])):
             try:
                 previous[sig] = signal.signal(sig, handler)
             except (ValueError, OSError):  # pragma: no cover - not the main interpreter

@@ -307,6 +307,45 @@ def test_sigterm_during_the_first_inference_stops_at_once(so101_spec):
     assert in_flight  # ... without waiting for the policy
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_lost_terminal_is_a_safe_stop_too(so101_spec):
+    """SIGHUP (the ssh session of a run dropped) used to kill the process with torque on."""
+    robot = mock_embodiment(so101_spec)
+    policy = Blocking(so101_spec, answers=1)
+    before = signal.getsignal(signal.SIGHUP)
+
+    def hang_up():
+        if policy.entered.wait(60):
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        report = run_policy(robot, policy, seconds=60.0, timeout=10.0)
+    finally:
+        policy.release.set()
+    assert report.stop_reason == "interrupted (SIGHUP)"
+    assert robot.actuators["joints"].safe
+    assert signal.getsignal(signal.SIGHUP) is before
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_run_under_nohup_keeps_ignoring_sighup(so101_spec):
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    seen = []
+    try:
+        run_policy(
+            mock_embodiment(so101_spec),
+            HoldPolicy(so101_spec),
+            on_status=lambda _s: seen.append(signal.getsignal(signal.SIGHUP)),
+            seconds=0.1,
+            rate_hz=0,
+            status_every=0.0,
+        )
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert seen and all(h is signal.SIG_IGN for h in seen)
+
+
 def test_stop_request_ends_a_lock_step_wait(so101_spec):
     """The same in lock-step (each answer waited for up to ``timeout``)."""
     robot = mock_embodiment(so101_spec)
