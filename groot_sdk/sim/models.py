@@ -37,7 +37,10 @@ class ModelChoice:
 
     def describe(self) -> str:
         if self.kind == GENERATED:
-            return f"{self.robot}: generated stand-in model (capsules from the joint map)"
+            return (
+                f"{self.robot}: generated stand-in model (capsules from the joint map, "
+                "not the real robot's dynamics)"
+            )
         what = f"published model ({self.source})" if self.kind == PUBLISHED else "model file"
         return f"{self.robot}: {what} {self.path}"
 
@@ -59,7 +62,7 @@ def choose_model(
     value = value.strip()
     if value == GENERATED:
         choice = ModelChoice(robot, GENERATED)
-        log.warning("%s (not the real robot's dynamics)", choice.describe())
+        log.warning("%s", choice.describe())
         return choice
     if value == PUBLISHED:
         if not packaged.is_file():
