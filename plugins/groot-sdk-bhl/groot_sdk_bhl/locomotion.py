@@ -115,6 +115,10 @@ class OnnxLocomotion(PolicyBackend):
             )
         self.default = np.array(spec.defaults, np.float32)
         self.command = _parse_command(command)
+        #: a command given to the backend stands in for an all-zero observed one: the
+        #: deployer sends zeros when the run has no ``--command``, which would otherwise
+        #: silently override ``--policy-opt command=...``
+        self.own_command = command is not None
         self.action_scale = float(action_scale)
         self.last_action = np.zeros(n_act, np.float32)
         self.policy_hz = float(spec.rates.rl_hz or spec.rates.policy_hz)
@@ -145,6 +149,7 @@ class OnnxLocomotion(PolicyBackend):
         self.last_action[:] = 0
         if options and "command" in options:
             self.command = _parse_command(options["command"])
+            self.own_command = options["command"] is not None
 
     def _state(self, observation: Observation, key: str, dim: int) -> np.ndarray:
         full = f"state.{key}"
@@ -161,10 +166,11 @@ class OnnxLocomotion(PolicyBackend):
         return row
 
     def get_action(self, observation: Observation) -> ActionChunk:
+        cmd = self.command
         if "state.velocity_command" in observation:
-            cmd = self._state(observation, "velocity_command", 3)
-        else:
-            cmd = self.command
+            observed = self._state(observation, "velocity_command", 3)
+            if observed.any() or not self.own_command:
+                cmd = observed
         q = np.concatenate([self._state(observation, g.key, g.size) for g in self._groups])
         qd = self._state(observation, "joint_velocity", self.spec.dof)
         idx = self.indices
@@ -196,8 +202,9 @@ def onnx_rl(
     **_: Any,
 ) -> OnnxLocomotion:
     """Factory: ``path``: an ONNX file or a published policy's name (else
-    ``GROOT_BHL_POLICY``, else ``humanoid``, shipped in this package); optional default
-    command."""
+    ``GROOT_BHL_POLICY``, else ``humanoid``, shipped in this package). ``command``
+    (``vx,vy,wz``): the backend's own velocity command, used whenever the observed
+    ``state.velocity_command`` is absent or all zero (a run without ``--command``)."""
     path = policy_file(path)
     log.info("onnx-rl: policy %s", path)
     return OnnxLocomotion(spec, path, command=command, action_scale=action_scale)

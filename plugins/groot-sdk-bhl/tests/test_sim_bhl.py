@@ -239,6 +239,27 @@ def test_published_policy_walks_forward_through_deployer():
     assert moved[0] > 1.0, f"walked only {moved[0]:.2f} m in 10 s"
 
 
+def test_policy_opt_command_walks_without_run_command():
+    """`groot run -e bhl --sim -p onnx-rl --policy-opt command=0.3,0,0` (no --command): the
+    deployer observes a zero velocity command, which used to override the backend's own
+    (the robot stood: -0.14 m in 10 s); an explicit observed command still wins."""
+    from groot_sdk.deploy.loop import DeployConfig, RealtimeDeployer
+    from groot_sdk.policy.factory import make_backend
+
+    def walk(opts, command):
+        robot = make_sim(SPEC, seed=0, render=False)
+        policy = make_backend("onnx-rl", SPEC, opts)
+        config = DeployConfig(rate_hz=0, seconds=10.0, command=command)
+        with robot:
+            start = robot.episodic.base_position()
+            report = RealtimeDeployer(robot, policy, config).run()
+            assert report.stop_reason == "completed" and robot.episodic.time == pytest.approx(10)
+            return (robot.episodic.base_position() - start)[0]
+
+    assert walk({"command": "0.3,0,0"}, None) > 1.0
+    assert walk({"command": "0,0,0.5"}, (0.3, 0.0, 0.0)) > 1.0  # the run's command wins
+
+
 def test_onnx_rl_backend_checks(monkeypatch):
     from groot_sdk_bhl import locomotion
     from groot_sdk_bhl.locomotion import onnx_rl
