@@ -7,7 +7,7 @@
   the right token, and pipelined by one client (ZeroMQ DEALER, zero-copy) to a server with
   the default caps;
 * ``garbage``: bursts of 50 garbage TCP connections while a connected client's request is
-  in flight;
+  in flight, and SIGTERM right after a burst (the server must exit cleanly);
 * ``concurrency``: client threads each making valid ``get_action`` calls, every reply checked;
 * ``faults``: the server is killed (SIGKILL) and restarted on the same port under a running
   ``remote`` backend, which must time out, then recover on the next call.
@@ -26,6 +26,8 @@ import io
 import json
 import platform
 import random
+import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -203,7 +205,7 @@ def floods(ctx: zmq.Context, count: int, pipelined: int) -> dict[str, Any]:
         server.close()
 
 
-def garbage(ctx: zmq.Context, bursts: int, seed: int) -> dict[str, Any]:
+def garbage(ctx: zmq.Context, bursts: int, stops: int, seed: int) -> dict[str, Any]:
     server = Server(ctx, "--api-token", TOKEN)
     rng = random.Random(seed)
     lost = 0
@@ -218,14 +220,27 @@ def garbage(ctx: zmq.Context, bursts: int, seed: int) -> dict[str, Any]:
                 server.sock.close()
                 server.sock = req_socket(ctx, server.address, REPLY_TIMEOUT_MS)
             lost += not ok
-        return {
-            "bursts": bursts,
-            "connections": bursts * 50,
-            "lost_replies": lost,
-            "crashes": int(server.proc.poll() is not None),
-        }
+        crashes = int(server.proc.poll() is not None)
     finally:
         server.close()
+    unclean = 0
+    for _ in range(stops):  # SIGTERM right after a burst: a clean exit, not an abort
+        proc, port = serve_process(*SERVE)
+        garbage_burst(port, rng, 50)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            unclean += proc.wait(30) != 0
+        except subprocess.TimeoutExpired:
+            unclean += 1
+            proc.kill()
+            proc.wait(10)
+    return {
+        "bursts": bursts,
+        "connections": (bursts + stops) * 50,
+        "lost_replies": lost,
+        "stops": stops,
+        "crashes": crashes + unclean,
+    }
 
 
 def concurrency(ctx: zmq.Context, clients: int, calls: int) -> dict[str, Any]:
@@ -321,6 +336,7 @@ def main() -> int:
     parser.add_argument("--floods", type=int, default=20)
     parser.add_argument("--pipelined", type=int, default=150)
     parser.add_argument("--bursts", type=int, default=20)
+    parser.add_argument("--stops", type=int, default=5, help="SIGTERMs right after a burst")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=3)
@@ -336,7 +352,7 @@ def main() -> int:
     try:
         report["fuzz"] = fuzz(ctx, args.examples, args.seed)
         report["floods"] = floods(ctx, args.floods, args.pipelined)
-        report["garbage"] = garbage(ctx, args.bursts, args.seed)
+        report["garbage"] = garbage(ctx, args.bursts, args.stops, args.seed)
         report["concurrency"] = concurrency(ctx, args.clients, args.calls)
         report["faults"] = faults(args.kills)
     finally:

@@ -129,6 +129,10 @@ class PolicyServer:
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.MAXMSGSIZE, limits.max_message_bytes)
         self._socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        # a ZAP domain makes libzmq refuse ZMTP 1.0/2.0 peers, as which random bytes often
+        # parse; with one mid-handshake, closing a ROUTER aborts the process (libzmq 4.3.5,
+        # zmtp_engine.cpp:422). ZMTP 3 peers (every current client) need no ZAP handler.
+        self._socket.setsockopt(zmq.ZAP_DOMAIN, b"groot_sdk")
         bind_port = "*" if port == 0 else str(port)
         try:
             self._socket.bind(f"tcp://{host}:{bind_port}")
