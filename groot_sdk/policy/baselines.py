@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -120,28 +122,46 @@ class ReplayPolicy(_Timed):
         return self._split(self.actions[idx])
 
 
+#: a replay file larger than this is refused before it is read (a trajectory is small)
+MAX_REPLAY_BYTES = 256 * 1024 * 1024
+MAX_REPLAY_FPS = 10_000.0
+
+
 def load_trajectory(path: str | Path, spec: EmbodimentSpec) -> tuple[np.ndarray, float | None]:
     """Read ``(actions (N, dof) float32, fps or None)`` from ``.npz`` or ``.json``."""
     p = Path(path)
     if not p.is_file():
         raise BackendError(f"replay: no file '{p}'")
     fps: float | None = None
+    if p.stat().st_size > MAX_REPLAY_BYTES:
+        raise BackendError(
+            f"replay: '{p}' is {p.stat().st_size} bytes, over the {MAX_REPLAY_BYTES}-byte limit"
+        )
     if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as data:
-            if "action" not in data:
-                raise BackendError(f"replay: '{p}' has no 'action' array (has {list(data)})")
-            try:
-                actions = np.asarray(data["action"])
-                if "fps" in data:
-                    fps = float(data["fps"])
-            except ValueError as exc:  # object arrays would need pickle: refused
-                raise BackendError(f"replay: '{p}' holds object arrays ({exc})") from exc
+        arrays = _read_npz(p, ("action", "fps"))
+        if "action" not in arrays:
+            raise BackendError(f"replay: '{p}' has no 'action' array")
+        actions = arrays["action"]
+        if "fps" in arrays:
+            if arrays["fps"].size != 1 or arrays["fps"].dtype.kind not in "fiu":
+                raise BackendError(f"replay: '{p}' 'fps' must be one number")
+            fps = float(arrays["fps"].reshape(()))
     elif p.suffix == ".json":
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise BackendError(f"replay: '{p}' is not valid JSON ({exc})") from exc
         if not isinstance(doc, dict) or "action" not in doc:
             raise BackendError(f"replay: '{p}' must be a JSON object with an 'action' list")
-        actions = np.asarray(doc["action"], dtype=np.float64)
-        fps = float(doc["fps"]) if doc.get("fps") else None
+        try:
+            actions = np.asarray(doc["action"], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise BackendError(f"replay: '{p}' 'action' must be a list of number rows ({exc})") from exc
+        raw_fps = doc.get("fps")
+        if raw_fps is not None:
+            if isinstance(raw_fps, bool) or not isinstance(raw_fps, (int, float)):
+                raise BackendError(f"replay: '{p}' 'fps' must be a number, got {raw_fps!r}")
+            fps = float(raw_fps)
     else:
         raise BackendError(f"replay: '{p}' must be .npz or .json")
     if actions.dtype.kind not in "fiu" or actions.ndim != 2 or actions.shape[1] != spec.dof:
@@ -154,7 +174,48 @@ def load_trajectory(path: str | Path, spec: EmbodimentSpec) -> tuple[np.ndarray,
     if not np.isfinite(actions).all():
         row = int(np.argwhere(~np.isfinite(actions))[0][0])
         raise ActionError(f"replay: '{p}' has a non-finite value in row {row}")
+    if fps is not None and not (math.isfinite(fps) and 0 < fps <= MAX_REPLAY_FPS):
+        raise BackendError(f"replay: '{p}' fps must be finite in (0, {MAX_REPLAY_FPS}], got {fps}")
     return actions.astype(np.float32), fps
+
+
+def _read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Read the named arrays of an ``.npz`` after checking each header against its stored size.
+
+    ``np.load`` trusts the header's shape and allocates it before reading, so a crafted file
+    claiming petabytes fails with a MemoryError (or worse, succeeds slowly); the header must
+    describe exactly the bytes the member holds, and objects (pickle) are refused.
+    """
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in names:
+                try:
+                    info = archive.getinfo(f"{name}.npy")
+                except KeyError:
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    header = {(1, 0): np.lib.format.read_array_header_1_0,
+                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if header is None:
+                        raise BackendError(f"replay: '{path}' '{name}' has .npy version {version}")
+                    shape, fortran, dtype = header(member, max_header_size=10_000)
+                    if dtype.hasobject:
+                        raise BackendError(f"replay: '{path}' '{name}' holds object arrays (pickle refused)")
+                    want = math.prod(shape) * dtype.itemsize
+                    have = info.file_size - member.tell()
+                    if want != have:
+                        raise BackendError(
+                            f"replay: '{path}' '{name}' header says shape {shape} {dtype} "
+                            f"({want} bytes) but the file holds {have} bytes"
+                        )
+                    data = np.frombuffer(member.read(want), dtype=dtype)
+                    order = "F" if fortran else "C"
+                    out[name] = data.reshape(shape, order=order)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as exc:
+        raise BackendError(f"replay: '{path}' is not a readable .npz ({exc})") from exc
+    return out
 
 
 def sinusoid(spec: EmbodimentSpec, **options: Any) -> SinusoidPolicy:

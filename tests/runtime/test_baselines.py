@@ -1,5 +1,6 @@
 """The generic baselines: sinusoid stays in limits, replay plays a file back (never pickle)."""
 
+import io
 import json
 
 import numpy as np
@@ -65,3 +66,42 @@ def test_replay_rejects_bad_files(tmp_path, so101_spec):
         make_backend("replay", so101_spec, {"path": str(tmp_path / "t.pkl")})
     with pytest.raises(BackendError, match="path=FILE"):
         make_backend("replay", so101_spec)
+
+
+def _npz_with_header(path, shape, payload: bytes = b"") -> None:
+    """Write an ``.npz`` whose ``action`` header claims ``shape`` but holds ``payload``."""
+    import zipfile
+
+    header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("action.npy", buf.getvalue() + payload)
+
+
+def test_replay_refuses_a_header_claiming_more_than_the_file_holds(tmp_path, so101_spec):
+    """Issue 12 #10: a header claiming a 3.55 PiB array was trusted by ``np.load``."""
+    path = tmp_path / "huge.npz"
+    _npz_with_header(path, (2**46, 6), b"\0" * 24)
+    with pytest.raises(BackendError, match=r"header says shape .* but the file holds 24 bytes"):
+        make_backend("replay", so101_spec, {"path": str(path)})
+
+
+@pytest.mark.parametrize("content", [b"\x93NUMPY\x02\x00\x01", b"\x93NUMPY\x02\x00\x01\x00\x00", b"junk"])
+def test_replay_refuses_truncated_npy_headers(tmp_path, so101_spec, content):
+    """Issue 12 #13's short v2 header, here in a replay file: one clear error, no struct.error."""
+    import zipfile
+
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("action.npy", content)
+    with pytest.raises(BackendError, match="replay: "):
+        make_backend("replay", so101_spec, {"path": str(path)})
+
+
+@pytest.mark.parametrize("fps", [0, -30, float("nan"), float("inf"), "30"])
+def test_replay_refuses_bad_fps(tmp_path, so101_spec, fps):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"action": [[0.0] * so101_spec.dof], "fps": fps}))
+    with pytest.raises(BackendError, match="fps"):
+        make_backend("replay", so101_spec, {"path": str(path)})
