@@ -156,7 +156,9 @@ def load_trajectory(path: str | Path, spec: EmbodimentSpec) -> tuple[np.ndarray,
         try:
             actions = np.asarray(doc["action"], dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise BackendError(f"replay: '{p}' 'action' must be a list of number rows ({exc})") from exc
+            raise BackendError(
+                f"replay: '{p}' 'action' must be a list of number rows ({exc})"
+            ) from exc
         raw_fps = doc.get("fps")
         if raw_fps is not None:
             if isinstance(raw_fps, bool) or not isinstance(raw_fps, (int, float)):
@@ -196,13 +198,17 @@ def _read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
                     continue
                 with archive.open(info) as member:
                     version = np.lib.format.read_magic(member)
-                    header = {(1, 0): np.lib.format.read_array_header_1_0,
-                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    header = {
+                        (1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0,
+                    }.get(version)
                     if header is None:
                         raise BackendError(f"replay: '{path}' '{name}' has .npy version {version}")
                     shape, fortran, dtype = header(member, max_header_size=10_000)
                     if dtype.hasobject:
-                        raise BackendError(f"replay: '{path}' '{name}' holds object arrays (pickle refused)")
+                        raise BackendError(
+                            f"replay: '{path}' '{name}' holds object arrays (pickle refused)"
+                        )
                     want = math.prod(shape) * dtype.itemsize
                     have = info.file_size - member.tell()
                     if want != have:

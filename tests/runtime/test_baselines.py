@@ -87,7 +87,9 @@ def test_replay_refuses_a_header_claiming_more_than_the_file_holds(tmp_path, so1
         make_backend("replay", so101_spec, {"path": str(path)})
 
 
-@pytest.mark.parametrize("content", [b"\x93NUMPY\x02\x00\x01", b"\x93NUMPY\x02\x00\x01\x00\x00", b"junk"])
+@pytest.mark.parametrize(
+    "content", [b"\x93NUMPY\x02\x00\x01", b"\x93NUMPY\x02\x00\x01\x00\x00", b"junk"]
+)
 def test_replay_refuses_truncated_npy_headers(tmp_path, so101_spec, content):
     """Issue 12 #13's short v2 header, here in a replay file: one clear error, no struct.error."""
     import zipfile
