@@ -217,8 +217,7 @@ def _read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
                             f"({want} bytes) but the file holds {have} bytes"
                         )
                     data = np.frombuffer(member.read(want), dtype=dtype)
-                    order = "F" if fortran else "C"
-                    out[name] = data.reshape(shape, order=order)
+                    out[name] = data.reshape(shape, order="F" if fortran else "C")
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as exc:
         raise BackendError(f"replay: '{path}' is not a readable .npz ({exc})") from exc
     return out
