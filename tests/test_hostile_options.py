@@ -139,6 +139,9 @@ EVAL_ROWS = [
     ("--policy", "", "--policy"),
     ("--policy-opt", "amplitude=nan", "--policy-opt"),
     ("--policy-opt", "frequency=inf", "--policy-opt"),
+    ("--seconds", NAN, "--seconds"),
+    ("--seconds", "0", "--seconds"),
+    ("--seconds", "-1", "--seconds"),
     ("--task", LONG, "--task"),
     ("--episodes", "0", "--episodes"),
     ("--episodes", "10000000000", "--episodes"),
@@ -382,9 +385,10 @@ def test_run_timeout_bound_matches_the_deployer():
 
 
 def test_hardware_driver_the_plugin_does_not_ship(capsys):
-    """Fetch names a driver module it does not ship: one line, not ModuleNotFoundError."""
+    """Fetch ships no driver (it named one it did not ship): one line, bad input (2), not
+    ModuleNotFoundError."""
     code, out = _call(["run", "-e", "fetch", "-p", "zero", "--seconds", "0.05"], capsys)
-    _assert_one_line_error(code, out, "has no hardware driver", status=1)
+    _assert_one_line_error(code, out, "has no hardware driver", status=2)
 
 
 @pytest.mark.parametrize(

@@ -112,8 +112,15 @@ def make_backend(policy: str, spec: Any, options: dict[str, Any]):
     """The backend, with a bad option value reported as a one-line error naming it."""
     from groot_sdk.policy import factory
 
+    name, parsed = factory.parse_policy(policy)
+    if name == "remote":
+        check_resolves(str(parsed.get("target", "")))
     try:
         return factory.make_backend(policy, spec, options)
+    except factory.UnknownOptionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy-opt") from None
+    except factory.WrongEmbodimentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
     except (TypeError, ValueError) as exc:
         if isinstance(exc, click.ClickException):
             raise
@@ -123,3 +130,63 @@ def make_backend(policy: str, spec: Any, options: dict[str, Any]):
             raise
         log.debug("backend '%s' refused its options", policy, exc_info=True)
         raise click.BadParameter(f"'{policy}': {exc}", param_hint="--policy-opt") from None
+
+
+def make_robot(entry: Any, sim: bool, **options: Any):
+    """``entry.make_sim`` / ``entry.make_hardware``; an embodiment without one, or a plugin that
+    names a module it does not ship, is a one-line error naming the embodiment."""
+    what = "simulator" if sim else "hardware driver"
+    try:
+        return entry.make_sim(**options) if sim else entry.make_hardware(**options)
+    except NotImplementedError as exc:
+        hint = "" if sim else " (it has a simulator: groot run --sim)" if entry.sim else ""
+        raise click.ClickException(f"{exc}{hint}") from None
+    except ModuleNotFoundError as exc:
+        factory = entry.sim if sim else entry.hardware
+        module = factory.partition(":")[0] if isinstance(factory, str) else None
+        if (
+            module is None
+            or exc.name is None
+            or not (module == exc.name or module.startswith(exc.name + "."))
+        ):
+            raise
+        raise click.ClickException(
+            f"embodiment '{entry.name}' has no {what}: its plugin names {module}, which is "
+            f"not installed (reinstall the plugin '{entry.plugin}')"
+        ) from None
+
+
+def sim_model(robot: Any, quiet: bool = False) -> dict[str, Any] | None:
+    """Which model a simulator loaded (``episodic.model_info``: 'model' and 'path'), said on
+    stderr unless ``quiet`` (a run must say whether it simulated the published robot or a
+    stand-in)."""
+    info = getattr(getattr(robot, "episodic", None), "model_info", None)
+    if not isinstance(info, dict):
+        return None
+    if not quiet:
+        click.echo(
+            f"{robot.spec.name}: model {info.get('model')} {info.get('path') or ''}", err=True
+        )
+    return info
+
+
+def check_resolves(target: str) -> None:
+    """A ``remote://HOST:PORT`` whose host does not resolve is said as such, before the
+    client waits out its timeout and reports only that no reply came."""
+    import socket
+
+    from groot_sdk.remote.client import parse_target
+
+    try:
+        host, port = parse_target(target)
+    except ValueError:
+        return  # the client names the malformed target
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
+        raise click.BadParameter(
+            f"host '{host[:200]}' did not resolve ({reason}): check the name or give an IP "
+            "address, e.g. remote://192.168.1.20:5555",
+            param_hint="--policy",
+        ) from None

@@ -176,6 +176,11 @@ class _Validator:
                 offset = self._check_episode(ep, offset, stats)
             except Exception as exc:  # noqa: BLE001 - report it, keep checking the rest
                 r.error(L.EPISODES, f"could not be checked: {exc}", ep.get("episode_index"))
+                # the unreadable file still holds its episode's frames: later episodes'
+                # global 'index' continues after its length in meta/episodes.jsonl
+                length = ep.get("length")
+                if isinstance(length, int) and length > 0:
+                    offset += length
         self._guard("data", self._check_orphans, episodes)
         return r
 

@@ -10,7 +10,10 @@
 
 The base class owns the transitions; drivers implement the ``_on_*`` hooks. A deployer can
 therefore always bring a robot to a safe state: ``disable()`` is allowed from ACTIVE and
-ERROR, and ``close()`` from anywhere.
+ERROR, and ``close()`` from anywhere. A connect that failed leaves nothing to disable or
+release: the hooks ``_on_disable``/``_on_close`` run only for a device that connected (a
+driver whose ``_on_connect`` fails half-way releases what it opened itself), and disabling
+it returns it to UNCONFIGURED, so that ``connect`` may be tried again.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Component(ABC):
         self.name = name
         self._state = State.UNCONFIGURED
         self._fault: BaseException | None = None
+        self._connected = False  #: _on_connect succeeded and _on_close has not run
 
     # -- public transitions ---------------------------------------------------------------
     @property
@@ -52,6 +56,7 @@ class Component(ABC):
     def connect(self) -> None:
         self._require("connect", State.UNCONFIGURED)
         self._guarded(self._on_connect)
+        self._connected = True
         self._state = State.INACTIVE
 
     def enable(self) -> None:
@@ -65,6 +70,9 @@ class Component(ABC):
             return
         if self._state is State.INACTIVE:
             return
+        if not self._connected:  # the fault was the connect itself: nothing to disable
+            self._state = State.UNCONFIGURED
+            return
         self._on_disable()
         self._state = State.INACTIVE
 
@@ -75,9 +83,11 @@ class Component(ABC):
         if self._state in (State.ACTIVE, State.ERROR):
             try:
                 self.disable()
-            except Exception:  # the device may be gone: still release it
-                log.exception("%s: disable failed during close", self.name)
-        if self._state is not State.UNCONFIGURED:
+            except Exception as exc:  # the device may be gone: still release it
+                log.warning("%s: disable failed during close: %s", self.name, exc)
+                log.debug("%s: disable failed", self.name, exc_info=True)
+        if self._connected:
+            self._connected = False
             self._on_close()
         self._state = State.FINALIZED
 

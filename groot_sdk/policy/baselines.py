@@ -223,16 +223,27 @@ def _read_npz(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     return out
 
 
-def sinusoid(spec: EmbodimentSpec, **options: Any) -> SinusoidPolicy:
-    options.pop("embodiment_tag", None)
-    return SinusoidPolicy(spec, **options)
+def sinusoid(
+    spec: EmbodimentSpec,
+    amplitude: float = 0.3,
+    frequency: float = 0.5,
+    embodiment_tag: str | None = None,
+) -> SinusoidPolicy:
+    """Options by name, so a misspelled one is refused naming the valid ones."""
+    return SinusoidPolicy(spec, amplitude=amplitude, frequency=frequency)
 
 
-def replay(spec: EmbodimentSpec, **options: Any) -> ReplayPolicy:
-    options.pop("embodiment_tag", None)
-    if "target" in options:  # replay://path
-        options["path"] = options.pop("target")
-    return ReplayPolicy(spec, **options)
+def replay(
+    spec: EmbodimentSpec,
+    path: str = "",
+    fps: float | None = None,
+    loop: bool = False,
+    target: str | None = None,
+    embodiment_tag: str | None = None,
+) -> ReplayPolicy:
+    """``target`` is the path of ``replay://PATH``; options by name (a misspelled one is
+    refused naming the valid ones)."""
+    return ReplayPolicy(spec, path=target if target is not None else path, fps=fps, loop=loop)
 
 
 __all__ = ["ReplayPolicy", "SinusoidPolicy", "load_trajectory", "replay", "sinusoid"]

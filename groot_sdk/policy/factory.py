@@ -9,10 +9,14 @@ Options (``--policy-opt key=value``) are passed to the backend's factory.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from groot_sdk.errors import BackendError
 from groot_sdk.plugins import get_registry
+from groot_sdk.plugins.entries import resolve
 from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.spec import EmbodimentSpec
 
@@ -53,13 +57,57 @@ def _scalar(text: str) -> Any:
 def make_backend(
     policy: str, spec: EmbodimentSpec, options: Mapping[str, Any] | None = None
 ) -> PolicyBackend:
-    """Create the backend a ``--policy`` string names, for ``spec``."""
+    """Create the backend a ``--policy`` string names, for ``spec``.
+
+    A backend limited to other robots, and an option the backend does not take, are
+    :class:`BackendError` lines naming the robots / the valid options.
+    """
     name, parsed = parse_policy(policy)
     registry = get_registry()
     entry = registry.backend(name)
+    if entry.embodiments and spec.name not in entry.embodiments:
+        raise WrongEmbodimentError(
+            f"policy '{name}' drives {', '.join(entry.embodiments)} only, not '{spec.name}': "
+            "pick another policy (groot list)"
+        )
     defaults = (
         registry.embodiment(spec.name).backend_defaults
         if spec.name in registry.embodiments()
         else {}
     )
-    return entry.create(spec, **{**defaults, **parsed, **(options or {})})
+    given = dict(options or {})
+    try:
+        return entry.create(spec, **{**defaults, **parsed, **given})
+    except TypeError as exc:
+        match = _UNEXPECTED.search(str(exc))
+        if match is None or match.group(1) not in given:
+            raise
+        valid = option_names(entry.factory)
+        known = f"; valid options: {', '.join(valid)}" if valid else ""
+        raise UnknownOptionError(f"policy '{name}' has no option '{match.group(1)}'{known}") from None
+
+
+class UnknownOptionError(BackendError):
+    """An option the backend does not take (the message lists those it does)."""
+
+
+class WrongEmbodimentError(BackendError):
+    """A backend registered for other robots only."""
+
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '([^']+)'")
+
+
+def option_names(factory: Any) -> list[str]:
+    """The keyword options a backend factory names (empty when it takes ``**options`` only
+    or cannot be inspected)."""
+    try:
+        params = inspect.signature(resolve(factory)).parameters.values()
+    except (TypeError, ValueError, ImportError, AttributeError):
+        return []
+    skip = {"spec", "self", "embodiment_tag", "target"}
+    return [
+        p.name
+        for p in params
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in skip
+    ]

@@ -21,6 +21,9 @@ from groot_sdk.sim.gl import import_mujoco
 from groot_sdk.sim.world import MujocoWorld
 from groot_sdk.spec import EmbodimentSpec
 
+#: length of a humanoid episode when the plugin gives none (seconds of sim time)
+DEFAULT_EPISODE_SECONDS = 20.0
+
 
 def _vec(v) -> tuple[float, ...]:
     return tuple(float(x) for x in v)
@@ -138,13 +141,22 @@ def make_humanoid_sim(
     physics_dt: float | None = None,
     place_on_floor: bool = False,
     shadows: bool = False,
+    max_steps: int | None = None,
+    episode_seconds: float = DEFAULT_EPISODE_SECONDS,
 ) -> Embodiment:
     """Compile ``mjspec`` and wrap it as an Embodiment (see :mod:`groot_sdk.sim` for the contract).
 
     ``fixed_base`` welds the base to the world, ``gantry_height`` above its usual place (a
     robot on a test stand). ``place_on_floor`` lowers a floating base until its lowest geom
-    touches the floor at the default pose (for generated models).
+    touches the floor at the default pose (for generated models). An episode ends after
+    ``max_steps`` policy steps, by default ``episode_seconds`` of sim time (every episodic
+    simulator ends: ``groot eval`` would otherwise never finish; ``groot run --seconds``
+    still sets any length).
     """
+    if max_steps is None:
+        max_steps = max(1, round(episode_seconds / spec.rates.policy_dt))
+    if max_steps < 1:
+        raise SpecError(f"{spec.name}: max_steps must be at least 1, got {max_steps}")
     mj = import_mujoco()
     base = mjspec.body(base_body)
     if base is None:
@@ -178,6 +190,7 @@ def make_humanoid_sim(
         base_body=base_body,
         floating=floating,
         task=task,
+        max_steps=max_steps,
         seed=seed,
     )
     episode.reset(seed)

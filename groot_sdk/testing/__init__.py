@@ -123,6 +123,38 @@ def assert_within_limits(spec: EmbodimentSpec, positions: np.ndarray, tol: float
     assert not len(out), [spec.joint_names[i] for i in out]
 
 
+def check_entry_points(entry: EmbodimentEntry, backends=()) -> list[str]:
+    """Every factory the plugin declares (``sim``, ``hardware``, its backends' factories)
+    resolves: its module imports and the attribute exists. A module the plugin names but
+    does not ship fails (``groot list`` would promise a driver ``groot run`` cannot load); a
+    missing third-party dependency of a resolvable module is returned (one line each) instead,
+    since an extra may legitimately not be installed."""
+    from groot_sdk.plugins.entries import resolve
+
+    declared = [("sim", entry.sim), ("hardware", entry.hardware)]
+    declared += [(f"backend '{b.name}'", b.factory) for b in backends]
+    missing_deps: list[str] = []
+    for what, factory in declared:
+        if factory is None or callable(factory):
+            continue
+        module = factory.partition(":")[0]
+        try:
+            obj = resolve(factory)
+        except ModuleNotFoundError as exc:
+            own = exc.name is not None and (module == exc.name or module.startswith(exc.name + "."))
+            if own:
+                raise AssertionError(
+                    f"{entry.name}: {what} '{factory}' names module {exc.name}, which the "
+                    "plugin does not ship"
+                ) from None
+            missing_deps.append(f"{what} '{factory}': needs {exc.name}")
+            continue
+        except AttributeError as exc:
+            raise AssertionError(f"{entry.name}: {what} '{factory}': {exc}") from None
+        assert callable(obj), f"{entry.name}: {what} '{factory}' is not callable"
+    return missing_deps
+
+
 def _expect_spec_error(build, culprit: str) -> None:
     try:
         build()
@@ -145,6 +177,11 @@ class EmbodimentConformance:
         entry = self._entry()
         failures = [f for f in get_registry().failures if f.plugin == entry.plugin]
         assert not failures, failures
+
+    def test_entry_points_resolve(self):
+        entry = self._entry()
+        backends = [b for b in get_registry().backends().values() if b.plugin == entry.plugin]
+        check_entry_points(entry, backends)
 
     def test_spec_valid(self):
         check_spec(self._entry().spec)
@@ -185,6 +222,7 @@ class EmbodimentConformance:
 __all__ = [
     "EmbodimentConformance",
     "assert_within_limits",
+    "check_entry_points",
     "check_generated",
     "check_mock_loop",
     "check_roundtrip",

@@ -75,29 +75,58 @@ def histogram(samples: list[float], stats: dict[str, float], title: str, path: P
     plt.close(fig)
 
 
+#: backends that take their layout from a checkpoint or a server, so need no robot
+SPEC_FREE = frozenset({"torch", "onnx", "tensorrt", "remote"})
+
+
+def default_embodiment(backend_name: str) -> str:
+    """The robot a backend is benchmarked on when none is given: the first it is limited
+    to, else so101, else the first installed."""
+    from groot_sdk.errors import BackendError
+    from groot_sdk.plugins import get_registry
+
+    registry = get_registry()
+    allowed = registry.backend(backend_name).embodiments
+    names = sorted(registry.embodiments())
+    for name in (*allowed, "so101", *names):
+        if name in names:
+            return name
+    raise BackendError(f"'{backend_name}' needs a robot, and no embodiment is installed")
+
+
 @click.command("benchmark")
 @click.option("--policy", required=True, help="Backend name or string (torch, onnx, remote://...).")
 @click.option("--policy-opt", "policy_opts", multiple=True, help="key=value for the backend.")
-@click.option("--embodiment", default=None, help="Embodiment spec to create the backend for.")
-@click.option("--calls", default=50, show_default=True, type=int)
-@click.option("--warmup", default=5, show_default=True, type=int)
+@click.option(
+    "--embodiment",
+    default=None,
+    help="Embodiment spec to create the backend for (default: none for checkpoint and remote "
+    "backends, else the backend's first robot, so101 or the first installed).",
+)
+@click.option("--calls", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(0, 1_000_000))
 @click.option("--out", "out_dir", default="out/bench", show_default=True, type=click.Path())
 @click.option("--name", default=None, help="Report file stem (default: the policy name).")
 def command(policy, policy_opts, embodiment, calls, warmup, out_dir, name) -> None:
     """Measure per-call latency of --policy: warm-up, then percentiles; JSON + histogram PNG."""
+    from groot_sdk.cli._common import key_values, make_backend
     from groot_sdk.plugins import get_registry
-    from groot_sdk.policy.factory import make_backend, parse_options, parse_policy
+    from groot_sdk.policy.factory import parse_policy
 
-    options = parse_options(policy_opts)
+    options = key_values(policy_opts, "--policy-opt")
+    backend_name, parsed = parse_policy(policy)
+    get_registry().backend(backend_name)  # an unknown name is named before anything else
+    if embodiment is None and backend_name not in SPEC_FREE:
+        embodiment = default_embodiment(backend_name)
+        click.echo(
+            f"benchmark: '{backend_name}' on {embodiment} (--embodiment to choose)", err=True
+        )
     if embodiment:
         spec = get_registry().embodiment(embodiment).spec
         backend = make_backend(policy, spec, options)
     else:
-        backend_name, parsed = parse_policy(policy)
         no_spec: Any = None  # checkpoint backends take their layout from the checkpoint
         backend = get_registry().backend(backend_name).create(no_spec, **{**parsed, **options})
-    if calls < 1:
-        raise click.BadParameter("--calls must be at least 1")
     with backend:
         samples = measure(backend, calls, warmup)
     stats = summarize(samples)

@@ -31,12 +31,13 @@ def command() -> None:
 
 
 @command.command("validate")
-@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--embodiment", "-e", help="Also check the dataset against this embodiment.")
 @click.option("--no-videos", is_flag=True, help="Skip opening the mp4 files.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def validate_cmd(root: Path, embodiment: str | None, no_videos: bool, as_json: bool) -> None:
-    """Check everything GR00T training relies on; exit 1 when there are errors."""
+    """Check everything GR00T training relies on; exit 1 when there are errors (2 when ROOT
+    is not a directory, as for every dataset command)."""
     from groot_sdk.data.validate import validate
 
     report = validate(

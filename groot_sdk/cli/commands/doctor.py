@@ -70,11 +70,11 @@ def command(
     as_json: bool,
 ) -> None:
     """Ping every motor and read every sensor of EMBODIMENT's hardware; print a table."""
-    from groot_sdk.cli._common import echo_json, embodiment_entry
+    from groot_sdk.cli._common import echo_json, embodiment_entry, make_robot
 
     entry = embodiment_entry(embodiment)
     options = _hardware_options(port, can, network_interface, hand_address, fake_hardware, hw)
-    robot = entry.make_hardware(**options)
+    robot = make_robot(entry, False, **options)
     try:
         rows = diagnose(robot)
     finally:

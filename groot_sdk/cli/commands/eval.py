@@ -41,6 +41,13 @@ from groot_sdk.cli._common import FiniteFloat, Text, echo_json
     help="Seed of the first episode.",
 )
 @click.option(
+    "--seconds",
+    type=FiniteFloat(0, 86_400, min_open=True),
+    default=None,
+    help="Time limit per episode, in seconds of sim time (default: the simulator's own "
+    "episode length).",
+)
+@click.option(
     "--replan-every",
     type=click.IntRange(1, 10_000),
     default=1,
@@ -67,6 +74,7 @@ def command(
     task: str,
     episodes: int,
     seed: int,
+    seconds: float | None,
     replan_every: int,
     confidence: float,
     no_video: bool,
@@ -75,11 +83,20 @@ def command(
     """Success rate (Wilson CI), distance to goal, return and a go/no-go verdict."""
     if not sim:
         raise click.UsageError("groot eval runs in simulation only: add --sim")
-    from groot_sdk.cli._common import key_values, make_backend
+    import math
+
+    from groot_sdk.cli._common import embodiment_entry, key_values, make_backend, sim_model
     from groot_sdk.rl.env import evaluate_policy, make_env
 
     options = key_values(policy_opts, "--policy-opt")
-    env = make_env(embodiment, task=task, seed=seed)
+    env_opts = {}
+    if seconds is not None:  # policy steps of sim time
+        policy_dt = embodiment_entry(embodiment).spec.rates.policy_dt
+        env_opts["max_steps"] = max(1, math.ceil(seconds / policy_dt - 1e-9))
+    env = make_env(embodiment, task=task, seed=seed, **env_opts)
+    if env_opts and getattr(env.sim, "max_steps", None) is not None:
+        env.sim.max_steps = env_opts["max_steps"]  # longer than the simulator's own, too
+    model = sim_model(env.robot, quiet=as_json)
     try:
         backend = make_backend(policy, env.embodiment_spec, options)
         with backend:
@@ -97,7 +114,13 @@ def command(
         env.close()
     if as_json:
         echo_json(
-            {"embodiment": embodiment, "policy": policy, "task": env.task, **result.to_json()}
+            {
+                "embodiment": embodiment,
+                "policy": policy,
+                "task": env.task,
+                **result.to_json(),
+                **({"sim_model": model} if model else {}),
+            }
         )
     else:
         click.echo(f"{embodiment} / {policy}" + (f" / {task}" if task else ""))

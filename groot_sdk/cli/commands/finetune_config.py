@@ -55,7 +55,6 @@ def command(
     from groot_sdk.data.validate import validate
 
     spec = embodiment_entry(embodiment).spec
-    source = module_source(spec, model)
     dataset = dataset.resolve()
     if (dataset / "meta" / "info.json").exists():
         report = validate(dataset, spec, check_videos=False)
@@ -66,6 +65,7 @@ def command(
     else:
         click.echo(f"warning: {dataset} is not a dataset (yet)", err=True)
     path = (out or dataset.parent / default_filename(spec, model)).resolve()
+    source = module_source(spec, model, path.stem)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source, encoding="utf-8")
     job = FinetuneJob(

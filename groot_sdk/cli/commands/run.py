@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from groot_sdk.cli._common import FiniteFloat, Text, key_values, make_backend, writable_file
+from groot_sdk.cli._common import (
+    FiniteFloat,
+    Text,
+    key_values,
+    make_backend,
+    make_robot,
+    sim_model,
+    writable_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -348,31 +356,21 @@ def command(
     try:
         if sim:  # --task names the simulator's task; the instruction comes from the simulator
             render = bool(backend.layout.video or record)
-            robot = entry.make_sim(task=task, seed=seed, render=render)
+            robot = make_robot(entry, True, task=task, seed=seed, render=render)
             instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
         else:
-            robot = entry.make_hardware(
+            robot = make_robot(
+                entry,
+                False,
                 **_hardware_options(
                     port, can, network_interface, hand_address, fake_hardware, hw_options
-                )
+                ),
             )
             instruction = task or robot.task
-    except NotImplementedError as exc:
-        backend.close()
-        raise click.ClickException(str(exc)) from exc
-    except ModuleNotFoundError as exc:  # a driver the plugin names but does not ship
-        backend.close()
-        factory = entry.sim if sim else entry.hardware
-        module = factory.partition(":")[0] if isinstance(factory, str) else None
-        if exc.name is None or exc.name != module:
-            raise
-        what = "simulator" if sim else "hardware driver"
-        raise click.ClickException(
-            f"embodiment '{embodiment}' has no {what} ({module} is missing)"
-        ) from None
     except BaseException:
         backend.close()
         raise
+    model = sim_model(robot, quiet=as_json) if sim else None
     recorder = None
     try:
         if record:
@@ -415,24 +413,75 @@ def command(
             recorder.close()
     if recorder is not None:
         report.extra["recording"] = recorder.summary()
+    if model is not None:
+        report.extra["sim_model"] = model
     stats = getattr(backend, "stats", None)  # e.g. the remote backend's round-trip times
     if stats is not None and hasattr(stats, "to_json"):
         report.extra["policy_stats"] = stats.to_json()
+    behind = falling_behind(report.to_json())
+    if behind:
+        report.extra["behind_real_time"] = True
+        click.echo(f"warning: {behind}", err=True)
+    status_code = exit_status(report)
     if as_json:
         echo_json(report.to_json())
-        if report.safety_stops:
-            raise SystemExit(EXIT_SAFETY_STOP)
-        return
-    r = report.to_json()
+    else:
+        click.echo(summary_line(spec.name, report.to_json()))
+    if status_code:
+        raise SystemExit(status_code)
+
+
+def summary_line(name: str, r: dict[str, Any]) -> str:
+    """The run's one-line summary: the real tick period p99 (lateness is not capped at one
+    period there) and the overrun count, next to the lateness p99."""
     rate_txt = "n/a" if r["success_rate"] is None else f"{r['success_rate']:.1%}"
-    click.echo(
-        f"{spec.name}: {r['episodes']} episode(s), success {rate_txt}, {r['steps']} steps, "
-        f"{r['loop_hz']:.1f} Hz, jitter p99 {r['jitter_ms_p99']:.3f} ms, "
+    period = r.get("period_ms_p99")
+    nominal = r.get("rate_hz")
+    period_txt = ""
+    if period is not None and nominal:
+        period_txt = f"period p99 {period:.3f} ms (nominal {1e3 / nominal:.3f}), "
+    elif period is not None:
+        period_txt = f"period p99 {period:.3f} ms, "
+    return (
+        f"{name}: {r['episodes']} episode(s), success {rate_txt}, {r['steps']} steps, "
+        f"{r['loop_hz']:.1f} Hz, {period_txt}jitter p99 {r['jitter_ms_p99']:.3f} ms, "
         f"overruns {r['overruns']}, holds {r['holds']}, safety stops {r['safety_stops']} "
         f"({r['stop_reason']})"
     )
+
+
+#: a real-time run slower than this share of its rate is reported as falling behind
+KEEP_UP = 0.9
+
+
+def falling_behind(r: dict[str, Any]) -> str:
+    """A warning when a real-time run did not keep its rate (e.g. --record on a slow disk),
+    else ''."""
+    rate = r.get("rate_hz")
+    if not rate or r["steps"] < 2 or r["loop_hz"] >= KEEP_UP * rate:
+        return ""
+    return (
+        f"the loop ran at {r['loop_hz']:.1f} Hz instead of {rate:g} Hz ({r['overruns']} "
+        "overruns): this machine cannot keep up in real time; lower --rate, drop --record/"
+        "--plot or cameras, or use a faster machine"
+    )
+
+
+def exit_status(report: Any) -> int:
+    """0, 3 after a safety stop, 128 + the signal's number after Ctrl-C/SIGTERM/SIGHUP
+    (text and --json alike; docs/running.md lists them)."""
+    import signal
+
     if report.safety_stops:
-        raise SystemExit(EXIT_SAFETY_STOP)
+        return EXIT_SAFETY_STOP
+    reason = report.stop_reason or ""
+    if reason.startswith("interrupted"):
+        name = reason.partition("(")[2].rstrip(")").strip() or "SIGINT"
+        try:
+            return 128 + int(signal.Signals[name])
+        except KeyError:
+            return 128 + int(signal.SIGINT)
+    return 0
 
 
 def _writable_dir(path: str, option: str) -> None:

@@ -11,8 +11,7 @@ def groot_register_embodiments(register):
     register(
         EmbodimentEntry(
             spec=SPEC,
-            sim="groot_sdk_fetch.sim:make_sim",
-            hardware="groot_sdk_fetch.driver:make_hardware",
+            sim="groot_sdk_fetch.sim:make_sim",  # simulation only: no driver ships (yet)
             backend_defaults={"embodiment_tag": SPEC.embodiment_tag},
             summary=SPEC.description,
         )
