@@ -5,7 +5,7 @@ onnxruntime, TensorRT, MuJoCo, python-can, pyserial) load lazily behind extras.
 """
 
 from groot_sdk._version import PLUGIN_API_VERSION, __version__
-from groot_sdk.deploy import Deployer, RunReport
+from groot_sdk.deploy import Command, Controller, DeployConfig, Deployer, RunReport
 from groot_sdk.embodiment import Embodiment, Episodic
 from groot_sdk.errors import GrootError, SpecError
 from groot_sdk.hardware import Actuator, Camera, Imu, JointEncoder, Sensor
@@ -31,7 +31,10 @@ __all__ = [
     "BackendEntry",
     "Camera",
     "CameraSpec",
+    "Command",
     "ControlRates",
+    "Controller",
+    "DeployConfig",
     "Deployer",
     "Embodiment",
     "EmbodimentEntry",
