@@ -1,7 +1,7 @@
 """Deployment: the real-time loop that closes sensors -> policy -> actuators, safely, and the
 controller it runs on, for hosts that own their loop."""
 
-from groot_sdk.deploy.base import Deployer, RunReport, StepRecorder
+from groot_sdk.deploy.base import Deployer, EpisodeMonitor, RunReport, StepRecorder
 from groot_sdk.deploy.config import DeployConfig
 from groot_sdk.deploy.controller import Command, Controller, NoObservation
 from groot_sdk.deploy.loop import RealtimeDeployer, run_policy
@@ -11,6 +11,7 @@ __all__ = [
     "Controller",
     "DeployConfig",
     "Deployer",
+    "EpisodeMonitor",
     "NoObservation",
     "RealtimeDeployer",
     "RunReport",

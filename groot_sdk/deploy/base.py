@@ -87,3 +87,17 @@ class StepRecorder(Protocol):
     def end_episode(self, success: bool | None = None) -> None: ...
 
     def close(self) -> None: ...
+
+
+class EpisodeMonitor(Protocol):
+    """Follows a run tick by tick without seeing observations (e.g. an evaluation summing
+    rewards): called in the loop thread, so it must be quick."""
+
+    def start_episode(self, episode: int) -> None:
+        """After the simulator's reset, before the first tick."""
+
+    def tick(self, t: float, mode: str) -> None:
+        """After each tick's setpoint (``mode``: ``"run"`` or ``"hold"``) at control time ``t``."""
+
+    def end_episode(self, success: bool | None) -> None:
+        """After the last tick of an episode that finished (not one a stop cut short)."""

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from groot_sdk.deploy.base import Deployer, RunReport, StepRecorder
+from groot_sdk.deploy.base import Deployer, EpisodeMonitor, RunReport, StepRecorder
 from groot_sdk.deploy.config import MAX_TIMEOUT_S, DeployConfig
 from groot_sdk.deploy.controller import STOP, Controller, NoObservation, Sensed
 from groot_sdk.deploy.telemetry import TelemetryWriter, plot_timing
@@ -73,6 +73,8 @@ class RealtimeDeployer(Deployer):
         config: DeployConfig | None = None,
         recorder: StepRecorder | None = None,
         on_status: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        monitor: EpisodeMonitor | None = None,
     ) -> None:
         self.robot = embodiment
         self.spec = embodiment.spec
@@ -80,6 +82,7 @@ class RealtimeDeployer(Deployer):
         self.config = config or DeployConfig()
         self.recorder = recorder
         self.on_status = on_status
+        self.monitor = monitor
         # a real device moves in wall-clock time, whatever the tick rate: bound its steps by
         # the measured time between writes as well (a mock or a simulator moves per tick)
         hardware = self.config.hardware
@@ -247,6 +250,9 @@ class RealtimeDeployer(Deployer):
         task = cfg.task or getattr(episodic, "instruction", "") or self.robot.task or ""
         if self.recorder is not None:
             self.recorder.start_episode(task)
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.start_episode(ep)
         joints = self.robot.read_joints()
         # a fresh queue from the setpoint being held; answers to earlier episodes are dropped
         ctl.reset(joints.position, str(task))
@@ -294,6 +300,8 @@ class RealtimeDeployer(Deployer):
                 recorder.add_step(sensed.frames, sensed.state, command.copy(), now)
             tick += 1
             self._ticks = tick
+            if monitor is not None:
+                monitor.tick(now, mode)
             if telemetry is not None:
                 self._telemetry(start, now, mode, command)
             if on_status is not None and start - last_status > cfg.status_every:
@@ -305,6 +313,8 @@ class RealtimeDeployer(Deployer):
             if failed is not None and failed():  # e.g. a humanoid fell: say so in the report
                 report.extra["failed_episodes"] = report.extra.get("failed_episodes", 0) + 1
                 self.events.append((tick * self.dt, "episode failed"))
+        if monitor is not None:
+            monitor.end_episode(success)
         return success
 
     # -- pieces ------------------------------------------------------------------------------

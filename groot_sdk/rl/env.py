@@ -20,7 +20,7 @@ from groot_sdk.embodiment import Embodiment
 from groot_sdk.errors import MissingExtraError
 from groot_sdk.hardware import State
 from groot_sdk.policy.backend import PolicyBackend
-from groot_sdk.rl.evaluate import DEFAULT_EPISODES, EvalResult, run_episodes, summarize
+from groot_sdk.rl.evaluate import DEFAULT_EPISODES, EvalResult
 from groot_sdk.spec import EmbodimentSpec
 
 try:
@@ -156,26 +156,26 @@ def evaluate_policy(
     *,
     seed: int = 0,
     task: str | None = None,
-    replan_every: int = 1,
+    replan_every: int | None = None,
     video: bool | None = None,
     confidence: float = 0.95,
     progress: bool = False,
     wrapper_options: Mapping[str, Any] | None = None,
 ) -> EvalResult:
-    """Run ``backend`` alone (a residual wrapper with alpha = 0) and summarise."""
-    from groot_sdk.rl.residual import ResidualWrapper
+    """Run ``backend`` alone through the deployer, as ``groot run --sim --rate 0`` does, and
+    summarise (:func:`~groot_sdk.rl.evaluate.evaluate_deployed`; ``wrapper_options``:
+    ``action_map``, ``gripper``)."""
+    from groot_sdk.rl.evaluate import evaluate_deployed
 
-    wrapped = ResidualWrapper(
+    return evaluate_deployed(
         env,
         backend,
-        env.embodiment_spec,
-        alpha=0.0,
-        task=env.task if task is None else task,
-        frames=env.frames,
+        episodes,
+        seed=seed,
+        task=task,
         replan_every=replan_every,
         video=video,
+        confidence=confidence,
+        progress=progress,
         **dict(wrapper_options or {}),
     )
-    zero = np.zeros(env.embodiment_spec.action_dim, np.float32)
-    stats = run_episodes(wrapped, lambda _obs: zero, episodes, seed=seed, progress=progress)
-    return summarize(stats, confidence)

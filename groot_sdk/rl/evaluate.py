@@ -188,3 +188,123 @@ def run_episodes(
         success = bool(info.get("is_success", info.get("success", False)))
         out.append(EpisodeStats(success, total, steps, episode_distance(obs, info)))
     return out
+
+
+class _EpisodeStatsMonitor:
+    """Sums an :class:`~groot_sdk.rl.env.EmbodimentEnv`'s reward once per policy step of a
+    deployer run (what one env step would have given) and keeps each episode's outcome."""
+
+    def __init__(self, env: Any, progress: Any = None) -> None:
+        self.env, self.progress = env, progress
+        self.stats: list[EpisodeStats] = []
+        self._ticks = 0
+        self._total = 0.0
+
+    def start_episode(self, episode: int) -> None:
+        self._ticks, self._total = 0, 0.0
+
+    def _reward(self) -> tuple[float, float | None]:
+        env = self.env
+        state = env._state()
+        info = env._info(state)
+        if hasattr(env.sim, "reward"):
+            reward = float(env.sim.reward())
+        elif env.dense and "distance" in info:
+            reward = -info["distance"]
+        else:
+            reward = 0.0 if info.get("is_success") else -1.0
+        return reward, info.get("distance")
+
+    def tick(self, t: float, mode: str) -> None:
+        self._ticks += 1
+        if self._ticks % self.env.repeat == 0:
+            self._total += self._reward()[0]
+
+    def end_episode(self, success: bool | None) -> None:
+        reward, distance = self._reward()
+        if self._ticks % self.env.repeat:  # a last, partial policy step
+            self._total += reward
+        length = math.ceil(self._ticks / self.env.repeat)
+        self.stats.append(EpisodeStats(bool(success), self._total, length, distance))
+        if self.progress is not None:
+            self.progress.update(1)
+
+
+def evaluate_deployed(
+    env: Any,
+    backend: Any,
+    episodes: int = DEFAULT_EPISODES,
+    *,
+    seed: int | None = 0,
+    task: str | None = None,
+    replan_every: int | None = None,
+    video: bool | None = None,
+    confidence: float = 0.95,
+    progress: bool = False,
+    **config: Any,
+) -> EvalResult:
+    """Evaluate ``backend`` on the simulated embodiment of an
+    :class:`~groot_sdk.rl.env.EmbodimentEnv` through the deployer, lock-step (``rate_hz=0``):
+    the same episodes, seeds (``seed + i``), per-episode instructions, chunk execution,
+    decoding and safety filter as ``groot run --sim --rate 0`` (issue 13: ``eval`` decoded
+    chunks on its own and kept the first episode's instruction, so it disagreed with ``run``).
+
+    Rewards, lengths and distances are the env's: one env step per policy step. ``video=False``
+    leaves camera frames out for bases that ignore them. ``config``: further
+    :class:`~groot_sdk.deploy.DeployConfig` options (``action_map``, ``gripper``, ``blend``...).
+    """
+    from groot_sdk.deploy import DeployConfig, RealtimeDeployer
+    from groot_sdk.errors import BackendError
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    policy: Any = backend if video is None or video else _WithoutVideo(backend)
+    own_steps = getattr(env.sim, "max_steps", None)
+    seconds = None  # the simulator's own episode length, as `groot run` has it
+    if env.max_steps is not None and env.max_steps != own_steps:
+        seconds = env.max_steps * env.embodiment_spec.rates.policy_dt
+    cfg = DeployConfig(
+        rate_hz=0,
+        episodes=episodes,
+        seed=seed,
+        task=task or "",
+        replan_every=replan_every,
+        seconds=seconds,
+        hardware=False,
+        **config,
+    )
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes, desc="eval", unit="ep")
+    monitor = _EpisodeStatsMonitor(env, bar)
+    try:
+        report = RealtimeDeployer(env.robot, policy, cfg, monitor=monitor).run()
+    finally:
+        if bar is not None:
+            bar.close()
+    if report.stop_reason.startswith("interrupted"):
+        raise KeyboardInterrupt(report.stop_reason)
+    if report.safety_stops or len(monitor.stats) < episodes:
+        raise BackendError(
+            f"evaluation stopped after {len(monitor.stats)} of {episodes} episode(s): "
+            f"{report.stop_reason}"
+        )
+    return summarize(monitor.stats, confidence)
+
+
+class _WithoutVideo:
+    """A backend seen with no cameras in its layout (for bases that ignore images)."""
+
+    def __init__(self, backend: Any) -> None:
+        import attrs
+
+        object.__setattr__(self, "_backend", backend)
+        object.__setattr__(self, "layout", attrs.evolve(backend.layout, video=()))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:  # e.g. a baseline's ``clock``
+        setattr(self._backend, name, value)

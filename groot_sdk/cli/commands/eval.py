@@ -50,9 +50,8 @@ from groot_sdk.cli._common import FiniteFloat, Text, echo_json
 @click.option(
     "--replan-every",
     type=click.IntRange(1, 10_000),
-    default=1,
-    show_default=True,
-    help="Policy steps executed from each action chunk before asking again.",
+    default=None,
+    help="Policy steps between inference requests (default: horizon / 2, as groot run).",
 )
 @click.option(
     "--confidence",
@@ -75,7 +74,7 @@ def command(
     episodes: int,
     seed: int,
     seconds: float | None,
-    replan_every: int,
+    replan_every: int | None,
     confidence: float,
     no_video: bool,
     as_json: bool,
