@@ -322,3 +322,23 @@ def test_a_100_hz_host_gets_the_deployers_setpoints_of_a_250_hz_loop(so101_spec)
     # common times: every 2nd host tick (0.02 s) is every 5th deployer tick
     np.testing.assert_allclose(host[::2], deployer[::5][: len(host[::2])], atol=1e-5)
     assert not np.allclose(host[0], host[-1])  # it moved
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_the_embedding_example_runs(every, capsys):
+    """examples/embed_controller.py: a plain loop over the SO-101 simulator (the host at the
+    sim's rate and at a third of it) reaches every target, like `groot run`."""
+    pytest.importorskip("mujoco")
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    path = Path(__file__).parents[2] / "examples" / "embed_controller.py"
+    module_spec = importlib.util.spec_from_file_location("embed_controller", path)
+    assert module_spec is not None and module_spec.loader is not None
+    example = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(example)
+    result = example.main(["--episodes", "2", "--every", str(every), "--seed", "3"])
+    assert result["episodes"] == 2 and result["successes"] == 2
+    assert '"successes": 2' in capsys.readouterr().out
