@@ -173,11 +173,14 @@ class Controller:
         self._reset_done = False
 
     # -- host API ----------------------------------------------------------------------------
-    def reset(self, position: np.ndarray | None = None, task: str | None = None) -> None:
+    def reset(
+        self, position: np.ndarray | None = None, task: str | None = None, *, wait: bool = True
+    ) -> None:
         """Start an episode: drop the queue and any answer still coming, reset the policy.
         ``position``: the setpoint being held now (default: the next step's joint positions);
-        ``task``: the instruction (default: ``config.task``)."""
-        if self._worker_open and self.inference_in_flight:
+        ``task``: the instruction (default: ``config.task``); ``wait``: first give a policy
+        call in flight ``max(timeout, 1 s)`` to end (False: the caller did)."""
+        if wait and self._worker_open and self.inference_in_flight:
             self.wait_idle(max(self.config.timeout, 1.0))
         self.open()
         self._tag += 1  # results of earlier episodes are discarded

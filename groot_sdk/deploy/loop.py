@@ -255,7 +255,7 @@ class RealtimeDeployer(Deployer):
             monitor.start_episode(ep)
         joints = self.robot.read_joints()
         # a fresh queue from the setpoint being held; answers to earlier episodes are dropped
-        ctl.reset(joints.position, str(task))
+        ctl.reset(joints.position, str(task), wait=False)  # waited above
         max_steps = getattr(episodic, "max_steps", None) if episodic is not None else None
         # --seconds overrides the episode's own length; a failure (a fall) still ends it
         done = None
