@@ -91,3 +91,32 @@ def test_installed_plugins():
     assert set(reg.embodiments()) >= {"bhl", "so101", "g1_inspire", "fetch"}
     assert reg.embodiment("so101").plugin == "so101"
     assert reg.failures == []
+
+
+def test_conformance_kit_resolves_every_declared_entry_point(tmp_path, monkeypatch):
+    """Issue 13 finding 1: fetch declared hardware='groot_sdk_fetch.driver:make_hardware', a
+    module it never shipped, and the kit passed it. check_entry_points (and the kit's
+    test_entry_points_resolve) fails such a plugin; a missing third-party dependency of a
+    module that does ship is returned instead (an extra may not be installed)."""
+    from groot_sdk.plugins import BackendEntry
+    from groot_sdk.testing import EmbodimentConformance, check_entry_points
+
+    spec = EmbodimentSpec(
+        name="toy", joints=(Joint("a", -1, 1),), action_groups=(Group("arm", 0, 1),)
+    )
+    with pytest.raises(AssertionError, match="groot_sdk_fetch.driver.*does not ship"):
+        check_entry_points(EmbodimentEntry(spec=spec, hardware="groot_sdk_fetch.driver:make"))
+    with pytest.raises(AssertionError, match="no_such_factory"):
+        check_entry_points(EmbodimentEntry(spec=spec, sim="groot_sdk.sim:no_such_factory"))
+    with pytest.raises(AssertionError, match="backend 'ghost'"):
+        check_entry_points(
+            EmbodimentEntry(spec=spec), [BackendEntry("ghost", "toy_ghost_pkg.backend:make")]
+        )
+    (tmp_path / "toy_needs_dep.py").write_text("import toy_dep_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    missing = check_entry_points(EmbodimentEntry(spec=spec, sim="toy_needs_dep:make"))
+    assert missing == ["sim 'toy_needs_dep:make': needs toy_dep_not_installed"]
+    # the kit's own test runs it for every installed embodiment
+    for name in Registry().embodiments():
+        kit = type("Kit", (EmbodimentConformance,), {"embodiment": name})()
+        kit.test_entry_points_resolve()

@@ -179,8 +179,8 @@ def check_resolves(target: str) -> None:
 
     try:
         host, port = parse_target(target)
-    except ValueError:
-        return  # the client names the malformed target
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

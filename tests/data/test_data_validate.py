@@ -150,3 +150,25 @@ def test_v3_dataset_is_pointed_at_the_converter(ds):
     info["codebase_version"] = "v3.0"
     (ds / "meta/info.json").write_text(json.dumps(info))
     assert any("groot dataset convert --from lerobot-v3" in e for e in _errors(ds))
+
+
+def test_unreadable_episode_does_not_shift_later_indices(tmp_path):
+    """Issue 13 finding 5: after one truncated episode file, every later episode was reported
+    ("'index' must run 10..19" for a file holding 20..29): the unreadable file's frames still
+    count (its length in meta/episodes.jsonl)."""
+    root = tmp_path / "ds"
+    record_mock(root, so101_spec(), episodes=4, steps=10)
+    part = root / EP1
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    errors = _errors(root)
+    assert len(errors) == 1, errors
+    assert "episode_000001.parquet" in errors[0] and "cannot be read as parquet" in errors[0]
+    result = CliRunner().invoke(cli, ["dataset", "validate", str(root)])
+    assert result.exit_code == 1 and "'index'" not in result.output
+
+
+def test_missing_root_is_bad_input_like_stats(tmp_path):
+    """Issue 13 finding 9: validate exited 1 and stats 2 for the same missing directory."""
+    for sub in ("validate", "stats", "show"):
+        result = CliRunner().invoke(cli, ["dataset", sub, str(tmp_path / "nowhere")])
+        assert result.exit_code == 2, (sub, result.output)

@@ -89,4 +89,8 @@ def command(
             click.echo(f"{r['device']:<{width}}  {'ok' if r['ok'] else 'FAIL':<6}  {r['detail']}")
         click.echo(f"{len(rows) - failed}/{len(rows)} checks passed")
     if failed:
+        if not as_json:  # the one line a script (or a person scrolling) reads
+            first = next(r for r in rows if not r["ok"])
+            more = f" (and {failed - 1} more)" if failed > 1 else ""
+            click.echo(f"error: {first['device']}: {first['detail']}{more}", err=True)
         raise SystemExit(1)
