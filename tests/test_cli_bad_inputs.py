@@ -147,8 +147,10 @@ ENDPOINTS = [
     ("run -e so101 --sim -p remote://127.0.0.1:99999", 2, ("--policy", "99999")),
     ("run -e so101 --sim -p remote://127.0.0.1:abc", 2, ("--policy", "'abc'")),
     (
-        "run -e so101 --sim -p remote://127.0.0.1:1 --policy-opt timeout_ms=200 "
-        "--policy-opt connect_timeout_ms=200",
+        (
+            "run -e so101 --sim -p remote://127.0.0.1:1 --policy-opt timeout_ms=200 "
+            "--policy-opt connect_timeout_ms=200"
+        ),
         2,
         ("tcp://127.0.0.1:1", "no reply"),
     ),
@@ -248,11 +250,11 @@ def test_broken_plugin_is_one_line(line, status, words, broken_plugins, files, c
 
 def test_debug_shows_the_traceback(broken_plugins, files, capsys, monkeypatch):
     """--debug anywhere on the line (or GROOT_DEBUG=1) prints the traceback, then the line."""
-    code, out, err = groot(["run", "-e", "toy", "-p", "boom", "--debug"], capsys)
+    code, _, err = groot(["run", "-e", "toy", "-p", "boom", "--debug"], capsys)
     assert code == 1 and "Traceback" in err and "RuntimeError: the factory has a bug" in err
     assert err.strip().splitlines()[-1].startswith("error: unexpected RuntimeError")
     monkeypatch.setenv("GROOT_DEBUG", "1")
-    code, out, err = groot(["run", "-e", "toy", "-p", "boom"], capsys)
+    code, _out, err = groot(["run", "-e", "toy", "-p", "boom"], capsys)
     assert code == 1 and "Traceback" in err
 
 
@@ -292,6 +294,7 @@ def test_console_script_in_a_subprocess(tmp_path):
         text=True,
         timeout=60,
         cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

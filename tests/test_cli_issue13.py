@@ -118,7 +118,7 @@ def test_eval_seconds_longer_than_the_simulators_own(capsys):
 
 
 def test_benchmark_without_embodiment(tmp_path, capsys):
-    code, out, err = groot(
+    code, _out, err = groot(
         ["benchmark", "--policy", "sinusoid", "--calls", "3", "--warmup", "0"]
         + ["--out", str(tmp_path)],
         capsys,
@@ -154,9 +154,9 @@ def test_list_hides_the_hint_for_installed_extras(capsys, monkeypatch):
 
     from groot_sdk.cli.commands import list as list_cmd
 
-    code, out, _ = groot(["list", "--json"], capsys)
+    _, out, _ = groot(["list", "--json"], capsys)
     backends = {b["name"]: b for b in json.loads(out)["backends"]}
-    code, text, _ = groot(["list"], capsys)
+    _, text, _ = groot(["list"], capsys)
     lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
     for name, b in backends.items():
         assert ("[needs groot-sdk[" in lines[name]) == bool(b["missing"]), lines[name]
@@ -172,7 +172,7 @@ def test_list_hides_the_hint_for_installed_extras(capsys, monkeypatch):
 
     monkeypatch.setattr(list_cmd.metadata, "distribution", without_mujoco)
     assert list_cmd.missing_for_extra("sim") == ["mujoco"]
-    code, text, _ = groot(["list"], capsys)
+    _code, text, _ = groot(["list"], capsys)
     assert "[needs groot-sdk[sim]]" in next(li for li in text.splitlines() if " ik " in li)
 
 

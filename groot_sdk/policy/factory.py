@@ -84,7 +84,9 @@ def make_backend(
             raise
         valid = option_names(entry.factory)
         known = f"; valid options: {', '.join(valid)}" if valid else ""
-        raise UnknownOptionError(f"policy '{name}' has no option '{match.group(1)}'{known}") from None
+        raise UnknownOptionError(
+            f"policy '{name}' has no option '{match.group(1)}'{known}"
+        ) from None
 
 
 class UnknownOptionError(BackendError):
