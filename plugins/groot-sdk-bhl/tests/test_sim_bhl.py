@@ -44,7 +44,8 @@ def _target(chunk) -> np.ndarray:
 def test_lifecycle_read_write_generated():
     robot = make_sim(SPEC, seed=0, render=False, model="generated")
     ep = robot.episodic
-    assert set(robot.sensors) == {"joints", "imu"} and ep.max_steps is None
+    # every episode ends (issue 13): 20 s of sim time at 10 Hz by default
+    assert set(robot.sensors) == {"joints", "imu"} and ep.max_steps == 200
     with robot:
         js = robot.read_joints()
         assert js.position.shape == (22,)
