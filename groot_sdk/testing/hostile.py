@@ -33,9 +33,7 @@ def npy_map(x: np.ndarray) -> dict[str, Any]:
 
 def pack(obj: Any) -> bytes:
     """msgpack with arrays as ``.npy`` maps; anything else unknown becomes its ``str``."""
-    return msgpack.packb(
-        obj, default=lambda x: npy_map(x) if isinstance(x, np.ndarray) else str(x)
-    )
+    return msgpack.packb(obj, default=lambda x: npy_map(x) if isinstance(x, np.ndarray) else str(x))
 
 
 # -- hostile .npy payloads -----------------------------------------------------------------
