@@ -10,13 +10,14 @@ import shutil
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
 EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl"
-TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "setuptools>=77"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "hypothesis>=6.100"]
+TEST_DEPS += ["setuptools>=77"]
 #: the array codec Isaac-GR00T N1.7 pins: checks the N1.7 stand-in's bytes against the real one
 TEST_DEPS += ["msgpack-numpy==0.4.8"]
 
@@ -45,7 +46,10 @@ def tests(session: nox.Session) -> None:
         success_codes=[0, 3],
     )  # fmt: skip
     session.env.setdefault("MUJOCO_GL", "egl")
-    session.run("pytest", "-q", "-rs", "tests", *[f"{p}/tests" for p in PLUGINS], *session.posargs)
+    # two workers: the suite is CPU-bound and CI has 2 cores (`-- -n 0` runs it serially)
+    workers = ["-n", os.environ.get("GROOT_TEST_WORKERS", "2")]
+    suites = ["tests", *[f"{p}/tests" for p in PLUGINS]]
+    session.run("pytest", "-q", "-rs", *workers, *suites, *session.posargs)
 
 
 @nox.session(python="3.11")
@@ -75,7 +79,7 @@ def lerobot_compat(session: nox.Session) -> None:
     session.run("pytest", "-q", "-rs", "tests/data/test_data_lerobot.py", *session.posargs)
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
     """The docs site: `mkdocs build --strict` into site/ (API reference from the docstrings),
     then every page opened in headless Chromium (tests/docs_site). Debian's `chromium` is
