@@ -54,6 +54,8 @@ def test_deadline_clock_counts_overruns_and_reanchors():
     clock.wait()
     time.sleep(0.01)  # ten periods late
     clock.wait()
-    assert clock.overruns == 1 and clock.lateness[-1] == 0.0  # re-anchored, not "late"
+    assert clock.overruns == 1 and clock.lateness[-1] >= 0.009  # late as it was (issue 18)
     stats = clock.stats()
     assert stats["ticks"] == 2 and stats["overruns"] == 1
+    clock.wait()  # re-anchored: the next tick is due one period after the late one
+    assert clock.lateness[-1] < 0.001 or clock.overruns == 2
