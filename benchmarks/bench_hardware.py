@@ -133,7 +133,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--out", default="out/bench")
+    parser.add_argument("--quick", action="store_true", help="a few calls: checks it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.calls, args.warmup = 10, 2
     logging.basicConfig(level=logging.ERROR)
     rows: dict[str, tuple[list[float], str]] = {}
     for bench, needs in ((bench_so101, "serial"), (bench_bhl, "can"), (bench_g1, None)):

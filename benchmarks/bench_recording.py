@@ -121,7 +121,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="robot time to record")
     ap.add_argument("--episode-seconds", type=float, default=10.0)
     ap.add_argument("--out", default="out/bench/recording.json")
+    ap.add_argument("--quick", action="store_true", help="a few seconds: checks it runs")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.episode_seconds = 2.0, 1.0
     steps = int(args.seconds * FPS)
     episode_len = int(args.episode_seconds * FPS)
     scene = scene_frames(300)

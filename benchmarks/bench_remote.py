@@ -102,7 +102,7 @@ def serve_sdk(port_q) -> None:
     from groot_sdk.remote.server import PolicyServer
 
     spec = make_spec()
-    server = PolicyServer(ZeroPolicy(spec), spec, port=0, dialect="n1.5")
+    server = PolicyServer(ZeroPolicy(spec, video=True), spec, port=0, dialect="n1.5")
     port_q.put(server.port)
     server.serve_forever()
 
@@ -122,7 +122,7 @@ def serve_bare(port_q, reply: bytes | None) -> None:
 def serve_isaac(port_q) -> None:
     from groot_sdk.policy.simple import ZeroPolicy
 
-    policy = ZeroPolicy(make_spec())
+    policy = ZeroPolicy(make_spec(), video=True)
     ctx = zmq.Context()
     sock = ctx.socket(zmq.REP)
     port_q.put(sock.bind_to_random_port("tcp://127.0.0.1"))
@@ -157,7 +157,8 @@ def _breakdown(spec, obs, reply: bytes, n: int = 500) -> dict[str, float]:
     from groot_sdk.remote.codec import decode, encode
     from groot_sdk.remote.server import PolicyServer
 
-    server = PolicyServer(ZeroPolicy(spec), spec, port=0, dialect="n1.5")
+    # video=True: the served policy reads both cameras, so they are decoded and validated
+    server = PolicyServer(ZeroPolicy(spec, video=True), spec, port=0, dialect="n1.5")
     request = encode({"endpoint": "get_action", "data": obs})
     data = decode(request)["data"]
     steps = {
@@ -185,7 +186,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300, help="calls per mode per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default="out/bench/remote.json")
+    parser.add_argument("--quick", action="store_true", help="a few calls: checks it runs")
     args, _ = parser.parse_known_args()
+    if args.quick:
+        args.calls, args.rounds = 20, 1
 
     from groot_sdk.remote.client import RemoteBackend
     from groot_sdk.remote.codec import encode
@@ -262,7 +266,7 @@ def main() -> None:
         p.terminate()
         p.join(5)
 
-    breakdown = _breakdown(spec, obs, sdk_reply)
+    breakdown = _breakdown(spec, obs, sdk_reply, n=20 if args.quick else 500)
     base = _pct(times["bare"], 50)
     rows = {}
     for name, values in times.items():

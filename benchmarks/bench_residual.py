@@ -43,7 +43,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=16_384)
     parser.add_argument("--out", default="out/bench")
+    parser.add_argument("--quick", action="store_true", help="a few steps: checks it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.rounds, args.train_steps = 100, 1, 256
     logging.basicConfig(level=logging.ERROR)
 
     from groot_sdk.plugins import get_registry
@@ -100,10 +103,11 @@ def main() -> None:
         config = TrainConfig(
             alpha=1.0,
             steps=args.train_steps,
-            eval_episodes=100,
+            eval_episodes=4 if args.quick else 100,
             checkpoint_every=0,
-            curve_every=2_048,
-            curve_episodes=20,
+            curve_every=256 if args.quick else 2_048,
+            curve_episodes=2 if args.quick else 20,
+            **({"n_steps": 128, "batch_size": 64, "n_epochs": 1} if args.quick else {}),
         )
         result = train_residual(
             lambda: make_env("fetch", task="reach", render=False),
