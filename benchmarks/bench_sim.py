@@ -3,7 +3,9 @@
 Rows per robot (milliseconds per control tick, means of interleaved rounds):
 
 * ``<robot> physics``  the bare simulator step of one control period (``mj_step`` x substeps,
-  or gymnasium's ``env.step`` for Fetch): the baseline
+  or gymnasium's ``env.step`` for Fetch), timed inside the SDK loop's run so that it steps
+  exactly the states the loop visits (a standalone step of a robot left limp or fallen costs
+  more or less than one held upright): the baseline
 * ``<robot> sdk loop`` ``groot run -p hold --rate 0``'s loop: the deployer's whole tick
   (clock, controller, trajectory sample, safety filter, actuator write and that same step,
   lock-step inference of the hold policy every replan), timed from the first tick's start
@@ -12,8 +14,8 @@ Rows per robot (milliseconds per control tick, means of interleaved rounds):
 * ``<robot> render``   one camera frame at the spec's native resolution (offscreen GL)
 
 ``loop/bare`` is the bare step's mean over the SDK loop's mean: the fraction of the bare
-simulator's step rate the SDK loop reaches (goal >= 0.8, issue 18). Physics and the loop
-are timed in alternating rounds in the same run. ``--quick`` runs in a few seconds.
+simulator's step rate the SDK loop reaches (goal >= 0.8, issue 18), measured in the same
+runs. ``--quick`` runs in a few seconds.
 Uses the generated BHL/G1 models (the published ones when GROOT_BHL_MODEL / GROOT_G1_MODEL
 point at them). Writes out/bench/sim.json.
 """
@@ -26,7 +28,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 from _timing import interleaved
 
 from groot_sdk.cli.commands.benchmark import summarize
@@ -48,42 +49,55 @@ def _robot(name: str, render: bool):
     return entry.spec, robot
 
 
-def _physics(name: str, robot):
+class _Timed:
+    """Wraps the simulator's step (``world.step``, or ``env.step`` for Fetch) and sums its
+    time: the bare simulator's cost on exactly the states the SDK loop visits."""
+
+    def __init__(self, owner, attr: str) -> None:
+        self.owner, self.attr, self.inner = owner, attr, getattr(owner, attr)
+        self.seconds, self.calls = 0.0, 0
+        setattr(owner, attr, self)
+
+    def __call__(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+            self.calls += 1
+
+
+def _stepper(name: str, robot):
     if name == "fetch":
-        env = robot.episodic.env
-        zero = np.zeros(4, np.float32)
-        return lambda: env.step(zero)
-    world = next(iter(robot.actuators.values())).world
-    return lambda: world.mj.mj_step(world.model, world.data, nstep=world.substeps)
+        return robot.episodic.env, "step"
+    return next(iter(robot.actuators.values())).world, "step"
 
 
-def _sdk_loop_ms(robot, spec, ticks: int) -> float:
-    """Mean tick period (ms) of one ``groot run -p hold --rate 0`` run of ``ticks`` ticks."""
+def _sdk_loop(robot, spec, ticks: int, timed: _Timed) -> tuple[float, float]:
+    """(tick period, physics per tick) in ms over one ``groot run -p hold --rate 0`` run."""
     from groot_sdk.deploy import DeployConfig, RealtimeDeployer
     from groot_sdk.policy.simple import HoldPolicy
 
     cfg = DeployConfig(rate_hz=0, seconds=ticks * spec.rates.low_level_dt)
     dep = RealtimeDeployer(robot, HoldPolicy(spec), cfg)
+    timed.seconds, timed.calls = 0.0, 0
     report = dep.run()
     starts = dep.clock.starts
     if report.safety_stops or len(starts) < 2:
         raise RuntimeError(f"sdk loop did not run: {report.stop_reason}")
-    return (starts[-1] - starts[0]) / (len(starts) - 1) * 1e3
+    loop = (starts[-1] - starts[0]) / (len(starts) - 1) * 1e3
+    return loop, timed.seconds / max(timed.calls, 1) * 1e3
 
 
 def bench(name: str, ticks: int, rounds: int, calls: int, frames: int) -> dict[str, list[float]]:
     spec, robot = _robot(name, render=False)
-    physics = _physics(name, robot)
+    timed = _Timed(*_stepper(name, robot))
     samples: dict[str, list[float]] = {f"{name} physics": [], f"{name} sdk loop": []}
-    _sdk_loop_ms(robot, spec, min(ticks, 50))  # warm up (imports, first inference)
-    robot.connect()
-    robot.enable()
-    for _ in range(rounds):  # alternate, so background load hits both alike
-        t = time.perf_counter()
-        for _ in range(ticks):
-            physics()
-        samples[f"{name} physics"].append((time.perf_counter() - t) / ticks * 1e3)
-        samples[f"{name} sdk loop"].append(_sdk_loop_ms(robot, spec, ticks))
+    _sdk_loop(robot, spec, min(ticks, 50), timed)  # warm up (imports, first inference)
+    for _ in range(rounds):
+        loop, physics = _sdk_loop(robot, spec, ticks, timed)
+        samples[f"{name} physics"].append(physics)
+        samples[f"{name} sdk loop"].append(loop)
     robot.close()
     spec, robot = _robot(name, render=True)
     robot.connect()
