@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+import struct
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +100,12 @@ def checkpoint_shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:
 
     shapes: dict[str, tuple[int, ...]] = {}
     for file in files:
-        with safe_open(str(file), framework="pt") as f:
-            for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
-                shapes[key] = tuple(f.get_slice(key).get_shape())
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
+                    shapes[key] = tuple(f.get_slice(key).get_shape())
+        except Exception as exc:  # SafetensorError is not importable by a stable name
+            raise CheckpointError(f"{file} is not a readable safetensors file: {exc}") from exc
     return shapes
 
 
@@ -178,6 +183,69 @@ def eagle_config_from_shapes(shapes: dict[str, tuple[int, ...]]) -> dict[str, An
     return out
 
 
+@contextmanager
+def empty_parameters() -> Iterator[None]:
+    """Modules built inside get their parameters on the meta device (no memory, no init).
+
+    Buffers stay real: the non-persistent ones (rotary frequencies, position ids) are computed
+    at construction and are not in checkpoints. The weights are then read straight into the
+    model (:func:`read_safetensors`, ``load_state_dict(assign=True)``), so loading peaks near
+    the weights' size instead of a random model plus a state dict.
+    """
+    register = torch.nn.Module.register_parameter
+
+    def on_meta(module: torch.nn.Module, name: str, param: Any) -> None:
+        if param is not None and param.device.type != "meta":
+            param = torch.nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+        register(module, name, param)
+
+    torch.nn.Module.register_parameter = on_meta  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register  # type: ignore[method-assign]
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+def read_safetensors(file: Path) -> Iterator[tuple[str, torch.Tensor]]:
+    """Each tensor of a safetensors file, read from disk straight into its own memory.
+
+    ``readinto`` goes through the page cache, never a mapping of the file, so the process holds
+    each byte once (a mapped read counts the file's pages and the copy both).
+    """
+    with open(file, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+        header.pop("__metadata__", None)
+        start = 8 + size
+        for key, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+            dtype = _SAFETENSORS_DTYPES.get(info["dtype"])
+            if dtype is None:
+                raise CheckpointError(
+                    f"{file}: tensor '{key}' has unsupported dtype {info['dtype']}"
+                )
+            begin, end = info["data_offsets"]
+            tensor = torch.empty(info["shape"], dtype=dtype)
+            view = tensor.reshape(-1).view(torch.uint8).numpy().data
+            f.seek(start + begin)
+            if f.readinto(view) != end - begin:
+                raise CheckpointError(f"{file}: tensor '{key}' is truncated")
+            yield key, tensor
+
+
 def load_model(
     name_or_path: str | os.PathLike[str],
     *,
@@ -189,9 +257,11 @@ def load_model(
     local_files_only: bool | None = None,
     **_: Any,
 ):
-    """Build the model from ``config.json`` and load its safetensors weights, strictly."""
-    from safetensors.torch import load_file
+    """Build the model from ``config.json`` and load its safetensors weights, strictly.
 
+    The model is built without parameter memory and the weights are assigned in place, so the
+    peak is about the weights' size (plus a converted copy of one tensor at a time for ``dtype``).
+    """
     from groot_sdk.models.gr00t_n15.modeling import GR00TN15
 
     directory = resolve_checkpoint(name_or_path, revision, local_files_only)
@@ -204,7 +274,8 @@ def load_model(
         if derived:
             log.info("Eagle sizes read from the weights: %s", derived)
             config.backbone_cfg["eagle_config"] = derived
-    model: Any = GR00TN15(config)
+    with empty_parameters():
+        model: Any = GR00TN15(config)
     model_shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     embed = "backbone.eagle_model.language_model.model.embed_tokens.weight"
     head = OPTIONAL_PREFIXES[0] + "weight"
@@ -217,25 +288,42 @@ def load_model(
         raise CheckpointError(
             f"checkpoint {directory} does not match GR00T N1.5: " + " | ".join(problems)
         )
-    state: dict[str, torch.Tensor] = {}
-    for file in files:
-        state.update(load_file(str(file)))
-    for old, new in renames.items():
-        state[new] = state.pop(old)
-    result = model.load_state_dict(state, strict=False)
-    absent = [k for k in result.missing_keys if not k.startswith(OPTIONAL_PREFIXES)]
-    if absent:  # pragma: no cover - compare_keys catches these first
-        raise CheckpointError(f"keys not loaded: {absent[:20]}")
-    if hasattr(model.backbone.eagle_model.language_model, "tie_weights"):
-        model.backbone.eagle_model.language_model.tie_weights()
     want = dtype or torch_dtype
     if isinstance(want, str):
         want = getattr(torch, want)
+    loaded = 0
+    for file in files:
+        state: dict[str, torch.Tensor] = {}
+        for key, tensor in read_safetensors(file):
+            key = renames.get(key, key)
+            if key in model_shapes:
+                if want is not None and tensor.is_floating_point():
+                    tensor = tensor.to(want)  # one tensor at a time, not a second model
+                state[key] = tensor
+        model.load_state_dict(state, strict=False, assign=True)
+        loaded += len(state)
+        del state
+    if hasattr(model.backbone.eagle_model.language_model, "tie_weights"):
+        model.backbone.eagle_model.language_model.tie_weights()
+    _materialize_unused(model, want)
+    absent = [k for k, v in model.state_dict().items() if v.is_meta]
+    if absent:  # pragma: no cover - compare_keys catches these first
+        raise CheckpointError(f"keys not loaded: {absent[:20]}")
     model = model.to(device=device, dtype=want) if want is not None else model.to(device)
     model.eval()
     model.checkpoint_dir = directory
-    log.info("loaded GR00T N1.5 from %s (%d tensors)", directory, len(state))
+    log.info("loaded GR00T N1.5 from %s (%d tensors)", directory, loaded)
     return model
+
+
+def _materialize_unused(model: torch.nn.Module, dtype: torch.dtype | None) -> None:
+    """Zeros for the optional parameters a checkpoint left out (heads inference never runs)."""
+    for name, param in list(model.named_parameters(remove_duplicate=False)):
+        if param.is_meta and name.startswith(OPTIONAL_PREFIXES):
+            owner, _, attr = name.rpartition(".")
+            module = model.get_submodule(owner)
+            zeros = torch.zeros(param.shape, dtype=dtype or param.dtype)
+            setattr(module, attr, torch.nn.Parameter(zeros, requires_grad=param.requires_grad))
 
 
 def save_checkpoint(model, directory: str | os.PathLike[str], metadata: dict[str, Any]) -> Path:

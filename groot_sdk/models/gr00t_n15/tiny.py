@@ -106,6 +106,46 @@ def tiny_config_dict(image_size: int = 28, num_inference_timesteps: int = 4) -> 
     }
 
 
+def wide_config_dict(
+    vision_layers: int = 1,
+    llm_layers: int = 1,
+    dit_layers: int = 2,
+    vl_layers: int = 1,
+    vocab_size: int = 4096,
+    embodiments: int = 32,
+    num_inference_timesteps: int = 4,
+) -> dict[str, Any]:
+    """N1.5's real widths (SigLIP 1152, Qwen3 2048, DiT 1536, 224 px) with fewer layers.
+
+    For benchmarks and profiles: per-layer cost and memory are the 3B model's, the depth and the
+    vocabulary are whatever fits the machine. Uses the tiny tokenizer's image token.
+    """
+    from groot_sdk.models.gr00t_n15.config import (
+        DEFAULT_ACTION_HEAD_CFG,
+        DEFAULT_BACKBONE_CFG,
+        DEFAULT_EAGLE_CONFIG,
+    )
+
+    eagle = json.loads(json.dumps(DEFAULT_EAGLE_CONFIG))
+    eagle["vision_config"]["num_hidden_layers"] = vision_layers
+    eagle["text_config"]["vocab_size"] = vocab_size
+    eagle["image_token_index"] = SPECIAL_TOKENS.index(IMG_CONTEXT)
+    head = json.loads(json.dumps(DEFAULT_ACTION_HEAD_CFG))
+    head["diffusion_model_cfg"]["num_layers"] = dit_layers
+    head["vl_self_attention_cfg"]["num_layers"] = vl_layers
+    head["max_num_embodiments"] = embodiments
+    head["num_inference_timesteps"] = num_inference_timesteps
+    backbone = {**DEFAULT_BACKBONE_CFG, "select_layer": llm_layers, "eagle_config": eagle}
+    return {
+        "model_type": "gr00t_n1_5",
+        "action_dim": 32,
+        "action_horizon": 16,
+        "compute_dtype": "float32",
+        "backbone_cfg": backbone,
+        "action_head_cfg": head,
+    }
+
+
 def _stats(dim: int, rng: np.random.Generator, low: float, high: float) -> dict[str, list[float]]:
     lo = rng.uniform(low, (low + high) / 2, dim)
     hi = rng.uniform((low + high) / 2, high, dim)
@@ -177,8 +217,12 @@ def build_tiny_checkpoint(
     cameras: tuple[str, ...] = ("front",),
     tag: str = "new_embodiment",
     seed: int = 0,
+    config: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a complete tiny checkpoint directory and return its path."""
+    """Write a complete tiny checkpoint directory and return its path.
+
+    ``config`` replaces the tiny network (e.g. :func:`wide_config_dict`); the tokenizer stays.
+    """
     import torch
 
     from groot_sdk.models.gr00t_n15.config import GR00TN15Config
@@ -186,8 +230,7 @@ def build_tiny_checkpoint(
     from groot_sdk.models.gr00t_n15.modeling import GR00TN15
 
     torch.manual_seed(seed)
-    config = GR00TN15Config(**tiny_config_dict())
-    model = GR00TN15(config)
+    model = GR00TN15(GR00TN15Config(**(config or tiny_config_dict())))
     with torch.no_grad():  # _init_weights is a no-op: give every tensor a small random value
         for name, param in model.named_parameters():
             if name.endswith(("norm.weight", "layernorm.weight", "norm1.weight", "norm3.weight")):
