@@ -183,10 +183,22 @@ class Embodiment:
             raise HardwareError(
                 f"{self.spec.name}: command has shape {position.shape}, expected ({self.spec.dof},)"
             )
-        for act in self._unique(self.actuators.values()):
-            idx = [self._joint_index[j] for j in act.joint_names]
+        for act, idx in self._write_plan():
             vel = None if velocity is None else np.asarray(velocity, np.float32)[idx]
             act.write(JointCommand(position[idx], vel))
+
+    def _write_plan(self) -> list[tuple[Actuator, np.ndarray]]:
+        """Each actuator with its joints' indices, built once per set of actuators (a write
+        runs every control tick)."""
+        acts = tuple(self.actuators.values())
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan[0] != acts:  # items compare by identity first
+            steps = [
+                (a, np.array([self._joint_index[j] for j in a.joint_names], np.intp))
+                for a in self._unique(acts)
+            ]
+            plan = self._plan = (acts, steps)
+        return plan[1]
 
 
 def mock_embodiment(spec: EmbodimentSpec) -> Embodiment:

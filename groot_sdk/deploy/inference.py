@@ -31,6 +31,8 @@ class InferenceWorker:
         self._requests: queue.Queue = queue.Queue(maxsize=1)
         self._results: queue.Queue = queue.Queue()
         self._busy = threading.Event()
+        self._idle = threading.Event()  #: the complement of ``_busy``, for waiting on
+        self._idle.set()
         self._thread = threading.Thread(target=self._run, name="groot-inference", daemon=True)
         self._thread.start()
 
@@ -41,6 +43,7 @@ class InferenceWorker:
     def submit(self, observation: Any, tag: Any) -> None:
         if self._busy.is_set():
             raise RuntimeError("an inference request is already in flight")
+        self._idle.clear()
         self._busy.set()
         self._requests.put((observation, tag))
 
@@ -53,11 +56,17 @@ class InferenceWorker:
     def wait_idle(self, timeout: float, abort: threading.Event | None = None) -> bool:
         """Wait up to ``timeout`` for the request in flight; ``abort`` (a stop request) ends
         the wait at once. Returns whether the worker is idle."""
+        # woken by the worker as soon as it is done (lock-step simulation waits here at
+        # every request: polling with sleeps cost a millisecond each); abort is checked
+        # every millisecond meanwhile
         deadline = time.monotonic() + timeout
-        while self._busy.is_set() and time.monotonic() < deadline:
+        idle = self._idle
+        while not idle.is_set():
             if abort is not None and abort.is_set():
                 break
-            time.sleep(0.001)
+            left = deadline - time.monotonic()
+            if left <= 0 or idle.wait(min(left, 0.001)):
+                break
         return not self._busy.is_set()
 
     def call(self, observation: Any, tag: Any) -> InferenceResult:
@@ -81,6 +90,7 @@ class InferenceWorker:
             result = self.call(obs, tag)
             self._results.put(result)
             self._busy.clear()
+            self._idle.set()
 
     def close(self, timeout: float = 1.0) -> None:
         """End the worker; a request still in ``get_action`` is not waited for (the thread is

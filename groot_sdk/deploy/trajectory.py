@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from groot_sdk.policy.actions import interpolate
@@ -12,33 +14,55 @@ class ChunkTrajectory:
 
     ``merge`` drops steps whose period is already over, starts from the current setpoint, and
     cross-fades the first ``blend`` seconds from the old plan into the new one.
+
+    ``sample`` runs at every control tick, so it works on what ``merge`` prepared once per
+    chunk (the times as a list, the end time) with scalar arithmetic and two row products:
+    the same numbers as :func:`~groot_sdk.policy.actions.interpolate` at a tenth of its cost.
     """
 
     def __init__(self, policy_dt: float, zero_order: np.ndarray | None = None) -> None:
         self.policy_dt = policy_dt
         self.zero_order = zero_order
+        self._zo = zero_order if zero_order is not None and zero_order.any() else None
         self.times: np.ndarray | None = None
         self.values: np.ndarray | None = None
+        self._tlist: list[float] = []
+        self._end = -np.inf
         self.dropped = 0  #: chunk steps dropped because they were already in the past
 
     def clear(self) -> None:
         self.times = self.values = None
+        self._tlist, self._end = [], -np.inf
 
     @property
     def end(self) -> float:
         """Control time after which the plan has no action left."""
-        return -np.inf if self.times is None else float(self.times[-1]) + self.policy_dt
+        return self._end
 
     def valid(self, t: float) -> bool:
-        return self.times is not None and t < self.end
+        return t < self._end
 
     def remaining_steps(self, t: float) -> float:
-        return max(0.0, (self.end - t) / self.policy_dt)
+        return max(0.0, (self._end - t) / self.policy_dt)
 
     def sample(self, t: float) -> np.ndarray | None:
-        if self.times is None or self.values is None:
+        values = self.values
+        if values is None:
             return None
-        return interpolate(self.times, self.values, t, self.zero_order)
+        tl = self._tlist
+        last = len(tl) - 1
+        # interpolate()'s arithmetic, one point: the latest step at or before t, the next one,
+        # the float64 fraction between them clipped to [0, 1] and rounded to float32
+        i = min(max(bisect_right(tl, t) - 1, 0), last)
+        j = min(i + 1, last)
+        span = tl[j] - tl[i]
+        frac = min(max((t - tl[i]) / span, 0.0), 1.0) if span > 0 else 0.0
+        f = np.float32(frac)
+        out = values[i] * (np.float32(1.0) - f)
+        out += values[j] * f
+        if self._zo is not None:
+            out[self._zo] = values[i][self._zo]
+        return out
 
     def merge(
         self,
@@ -69,4 +93,6 @@ class ChunkTrajectory:
             times = np.concatenate([[now], times])
             values = np.concatenate([np.asarray(current, np.float32)[None], values])
         self.times, self.values = times, values
+        self._tlist = times.tolist()
+        self._end = self._tlist[-1] + self.policy_dt
         return int(keep.sum())

@@ -191,10 +191,13 @@ class MujocoJoints(JointEncoder, Actuator):
         return JointState(pos, vel, eff, stamp=time.monotonic())
 
     def _apply(self, target: np.ndarray) -> None:
-        target = np.clip(target, self._lower, self._upper)
+        """``target`` is a float64 array this driver owns (clamped in place). Runs every
+        tick: ufuncs rather than np.clip (same result, a fraction of the cost)."""
+        lower, upper = self._lower, self._upper
+        np.minimum(np.maximum(target, lower, out=target), upper, out=target)
         if self._mimic:
             f, src, k, off = self._mimic_arrays
-            target[f] = np.clip(k * target[src] + off, self._lower[f], self._upper[f])
+            target[f] = np.minimum(np.maximum(k * target[src] + off, lower[f]), upper[f])
         if len(self._virtual):
             dt = self.world.control_dt
             self._virtual_vel = (target[self._virtual] - self._target[self._virtual]) / dt
@@ -204,7 +207,7 @@ class MujocoJoints(JointEncoder, Actuator):
 
     def _write(self, command: JointCommand) -> None:
         self._held = None
-        self._apply(np.asarray(command.position, np.float64).copy())
+        self._apply(np.array(command.position, np.float64))
 
     def _hold(self) -> None:
         """Hold where the joints are at the first hold; later holds keep that pose (chasing

@@ -59,3 +59,20 @@ def test_deadline_clock_counts_overruns_and_reanchors():
     assert stats["ticks"] == 2 and stats["overruns"] == 1
     clock.wait()  # re-anchored: the next tick is due one period after the late one
     assert clock.lateness[-1] < 0.001 or clock.overruns == 2
+
+
+@pytest.mark.parametrize("zero_order", [None, np.array([True, False, False, False, False, False])])
+def test_sample_gives_interpolate_s_numbers_bit_for_bit(zero_order):
+    """The per-tick sampler (prepared once per chunk) must not change a single setpoint."""
+    from groot_sdk.policy.actions import interpolate
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        traj = ChunkTrajectory(0.1, zero_order)
+        current = rng.normal(size=6).astype(np.float32)
+        traj.merge(rng.normal(size=(16, 6)).astype(np.float32), rng.uniform(0, 1), 0.5, current)
+        traj.merge(rng.normal(size=(16, 6)).astype(np.float32), 0.6, 0.7, current, blend=0.1)
+        for t in [*rng.uniform(-0.5, 3.0, 40), *traj.times]:
+            got = traj.sample(float(t))
+            want = interpolate(traj.times, traj.values, float(t), zero_order)
+            assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
