@@ -16,7 +16,7 @@ import io
 import json
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgpack
 import numpy as np
@@ -154,12 +154,30 @@ def _parse_npy_header(
     return parsed
 
 
+#: a known v1 header (raw bytes, all 10 + hlen of them) -> dtype, shape, order, offset, count,
+#: data bytes: a control loop sends the same few headers every step, so the common case is one
+#: dict lookup and the same checks against the payload's length and the cap
+_Known = tuple[np.dtype, tuple[int, ...], Literal["C", "F"], int, int, int]
+_known_npy: dict[bytes, _Known] = {}
+
+
 def decode_npy(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True) -> np.ndarray:
     """An array from ``.npy`` bytes, with np.load(allow_pickle=False) semantics.
 
     The shape is checked against the payload length before anything is allocated.
     ``copy=False`` returns a read-only view of ``data`` (saves one copy of large images).
     """
+    if type(data) is bytes and len(data) > 10 and data[6] == 1:
+        known = _known_npy.get(data[: 10 + (data[8] | data[9] << 8)])
+        if known is not None:
+            dtype, shape, order, offset, count, nbytes = known
+            if (
+                nbytes <= limits.max_array_bytes
+                and offset - 10 <= limits.max_npy_header_bytes
+                and len(data) - offset == nbytes
+            ):
+                arr = np.frombuffer(data, dtype, count, offset).reshape(shape, order=order)
+                return arr.copy(order="K") if copy else arr
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise CodecError(f"'as_npy' must be bytes, got {type(data).__name__}")
     dtype, shape, fortran, offset = _parse_npy_header(data, limits)
@@ -179,6 +197,9 @@ def decode_npy(data: Any, limits: Limits = DEFAULT_LIMITS, *, copy: bool = True)
         )
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
     arr = arr.reshape(shape, order="F" if fortran else "C")
+    if data[6] == 1 and len(data) > 10:  # all checks passed: remember the header (v1 only)
+        entry: _Known = (dtype, shape, "F" if fortran else "C", offset, count, nbytes)
+        _remember(_known_npy, bytes(data[:offset]), entry)
     return arr.copy(order="K") if copy else arr
 
 
@@ -295,55 +316,80 @@ def encode(obj: Any, *, arrays: str = "npy") -> bytes:
         raise CodecError(f"cannot encode message: {exc}") from None
 
 
-class Encoder:
-    """Encodes into reused buffers (the message, and each array's .npy bytes): a control loop
-    sends the same shapes every step, and fresh 100 kB buffers cost more in page faults than
-    the copies themselves. The returned view is valid until the next :meth:`encode`; one
-    Encoder per thread."""
+_NPY_MAP_HEAD = msgpack.packb({NDARRAY_TAG: True, "as_npy": b""})[:-2]  # up to the bin header
+_WALK_DEPTH = 64  #: deeper than this, msgpack packs the rest itself (and applies its limit)
 
-    _MAX_SCRATCH = 64
+
+def _bin_header(size: int) -> bytes:
+    if size < 1 << 8:
+        return b"\xc4" + size.to_bytes(1, "big")
+    if size < 1 << 16:
+        return b"\xc5" + size.to_bytes(2, "big")
+    return b"\xc6" + size.to_bytes(4, "big")
+
+
+class Encoder:
+    """Encodes into one reused buffer, each array's data copied once, straight from the array:
+    a control loop sends the same shapes every step, and fresh 300 kB buffers cost more in page
+    faults than the copy itself. The bytes are those :func:`encode` writes. The returned view is
+    valid until the next :meth:`encode`; one Encoder per thread."""
 
     def __init__(self, arrays: str = "npy") -> None:
         if arrays not in ARRAY_ENCODINGS:
             raise ValueError(f"unknown array encoding '{arrays}'; use one of {ARRAY_ENCODINGS}")
-        default = _default_mnp if arrays == "msgpack_numpy" else self._default
-        self._packer = msgpack.Packer(default=default, use_bin_type=True, autoreset=False)
+        self._npy = arrays == "npy"
+        default = _default if self._npy else _default_mnp
+        self._small = msgpack.Packer(default=default, use_bin_type=True)  # returns bytes
+        self._buf = bytearray()
         self._view: memoryview | None = None
-        self._scratch: list[bytearray] = []
-        self._used = 0
 
-    def _default(self, obj: Any) -> Any:
-        if not isinstance(obj, np.ndarray):
-            return _default(obj)
-        parts = _npy_parts(obj)
-        if parts is None or self._used >= self._MAX_SCRATCH:
-            return _default(obj)
-        header, data = parts
-        size = len(header) + data.nbytes
-        if self._used == len(self._scratch):
-            self._scratch.append(bytearray(size))
-        buf = self._scratch[self._used]
-        if len(buf) != size:
-            buf = self._scratch[self._used] = bytearray(size)
-        self._used += 1
-        view = memoryview(buf)
-        view[: len(header)] = header
-        view[len(header) :] = data
-        return {NDARRAY_TAG: True, "as_npy": buf}
+    def _walk(self, obj: Any, parts: list[Any], depth: int) -> None:
+        """The message as a list of buffers: msgpack headers and scalars, each array's .npy
+        header and its data (a view, not a copy). Exact dicts, lists and tuples are walked;
+        anything else is packed by msgpack itself."""
+        kind = type(obj)
+        if depth > _WALK_DEPTH:
+            parts.append(self._small.pack(obj))
+        elif kind is dict:
+            parts.append(self._small.pack_map_header(len(obj)))
+            for key, value in obj.items():
+                self._walk(key, parts, depth + 1)
+                self._walk(value, parts, depth + 1)
+        elif kind is list or kind is tuple:
+            parts.append(self._small.pack_array_header(len(obj)))
+            for value in obj:
+                self._walk(value, parts, depth + 1)
+        elif kind is np.ndarray and (split := _npy_parts(obj)) is not None:
+            header, data = split
+            parts += (_NPY_MAP_HEAD, _bin_header(len(header) + data.nbytes), header, data)
+        else:
+            parts.append(self._small.pack(obj))
 
     def encode(self, obj: Any) -> memoryview:
         if self._view is not None:
             self._view.release()
             self._view = None
-        self._packer.reset()
-        self._used = 0
+        if not self._npy:  # msgpack-numpy maps: tobytes() already made each array's copy
+            self._view = memoryview(encode(obj, arrays="msgpack_numpy"))
+            return self._view
+        parts: list[Any] = []
         try:
-            self._packer.pack(obj)
+            self._walk(obj, parts, 0)
         except CodecError:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
             raise CodecError(f"cannot encode message: {exc}") from None
-        self._view = self._packer.getbuffer()
+        size = sum(len(part) for part in parts)
+        if len(self._buf) < size or len(self._buf) > 4 * size + 4096:
+            self._buf = bytearray(size)  # a new one: views of the old may still be alive
+        view = memoryview(self._buf)
+        at = 0
+        for part in parts:
+            end = at + len(part)
+            view[at:end] = part
+            at = end
+        self._view = view[:size]
+        view.release()
         return self._view
 
 
@@ -367,10 +413,22 @@ def _spend(limits: Limits, counter: list[int], arr: np.ndarray) -> np.ndarray:
 def _object_hook(
     limits: Limits, counter: list[int], copy: bool, jpeg: bool
 ) -> Callable[[dict], Any]:
+    max_containers, max_items = limits.max_containers, limits.max_items
+    max_decoded = limits.max_decoded_bytes
+
     def hook(obj: dict) -> Any:
-        _count(limits, counter, len(obj))
+        counter[0] += 1
+        counter[1] += len(obj)
+        if counter[0] > max_containers or counter[1] > max_items:
+            counter[0] -= 1
+            counter[1] -= len(obj)
+            _count(limits, counter, len(obj))  # raises, naming the cap
         if NDARRAY_TAG in obj:
-            return _spend(limits, counter, decode_npy(obj.get("as_npy"), limits, copy=copy))
+            arr = decode_npy(obj.get("as_npy"), limits, copy=copy)
+            counter[2] += arr.nbytes
+            if counter[2] > max_decoded:
+                raise CodecError(f"message decodes to more than {max_decoded} bytes of arrays")
+            return arr
         if _is_mnp(obj):
             return _spend(limits, counter, decode_mnp(obj, limits, copy=copy))
         if MODALITY_CONFIG_TAG in obj:

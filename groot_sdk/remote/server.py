@@ -200,11 +200,16 @@ class PolicyServer:
         try:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
-            envelope = read_envelope(frames[0], self.limits)  # the payload is not decoded yet
-            self._authorize(envelope.fields.get("api_token"))
-            request = dict(envelope.fields)
-            if envelope.data is not None:
-                request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg)
+            if self._token is None:  # nothing to check before the payload: decode in one pass
+                request = decode(frames[0], self.limits, jpeg=self.jpeg)
+                if isinstance(request, dict) and not all(type(k) is str for k in request):
+                    raise RequestError("request map keys must be strings")
+            else:
+                envelope = read_envelope(frames[0], self.limits)  # payload not decoded yet
+                self._authorize(envelope.fields.get("api_token"))
+                request = dict(envelope.fields)
+                if envelope.data is not None:
+                    request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg)
             result = self._dispatch(request)
             return encode(result, arrays=self._arrays)
         except (CodecError, RequestError, GrootError) as exc:
@@ -267,9 +272,7 @@ class PolicyServer:
     def _act(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         layout = self.backend.layout
         form = forms.detect_form(observation, layout)
-        observation, ignored = forms.conform(
-            observation, layout, form, self.limits.max_array_bytes
-        )
+        observation, ignored = forms.conform(observation, layout, form, self.limits.max_array_bytes)
         for key in ignored:
             if key not in self._ignored and len(self._ignored) < 256:
                 self._ignored.add(key)
