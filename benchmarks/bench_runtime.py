@@ -17,7 +17,8 @@ Loop timing at 250 Hz (lateness of each tick's start against its deadline; goal 
 * ``deployer SCHED_FIFO 50``  the same with ``rt_priority=50`` (``--rt-priority``), where
                              the OS allows it
 
-Writes out/bench/runtime.json.
+The clock alone, idle and under CPU load, is benchmarks/bench_clock.py. ``--quick`` runs in
+a few seconds. Writes out/bench/runtime.json.
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3000, help="repetitions per overhead row")
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of each 250 Hz loop")
     ap.add_argument("--out", default="out/bench/runtime.json")
+    ap.add_argument("--quick", action="store_true", help="a few seconds: small counts")
     args = ap.parse_args()
+    if args.quick:
+        args.repeat, args.seconds = 200, 0.5
 
     over = overhead(args.repeat)
     base = over["numpy copy (baseline)"]["median_us"]

@@ -48,6 +48,8 @@ class InferenceWorker:
         self._requests.put((observation, tag))
 
     def poll(self) -> InferenceResult | None:
+        if not self._results.queue:  # the common case, every tick: no lock taken (a result
+            return None  # put meanwhile is collected at the next poll)
         try:
             return self._results.get_nowait()
         except queue.Empty:

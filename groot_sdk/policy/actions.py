@@ -347,9 +347,9 @@ class SafetyFilter:
         self.limited = 0  #: setpoints changed by the filter so far
 
     def __call__(self, target: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
-        bad = ~np.isfinite(target)
-        if bad.any():
-            names = [n for n, b in zip(self.names, bad) if b]
+        finite = np.isfinite(target)
+        if not finite.all():
+            names = [n for n, ok in zip(self.names, finite) if not ok]
             raise ActionError(f"non-finite setpoint for joints {names}")
         # minimum(maximum()) is np.clip's result at a fraction of its cost (it runs every tick)
         lower, upper, step = self.lower, self.upper, self.max_step
@@ -359,7 +359,7 @@ class SafetyFilter:
             np.minimum(np.maximum(out, lower, out=out), upper, out=out)
         if out.shape != np.shape(target) or (out != target).any():
             self.limited += 1
-        return out.astype(np.float32, copy=False)
+        return out if out.dtype == np.float32 else out.astype(np.float32)
 
 
 # -- interpolation -----------------------------------------------------------------------------

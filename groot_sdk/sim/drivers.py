@@ -28,6 +28,13 @@ from groot_sdk.sim.world import MujocoWorld
 from groot_sdk.spec import EmbodimentSpec
 
 
+def _index(idx: np.ndarray) -> slice | np.ndarray:
+    """A contiguous ascending index array as a slice (a view, no gather), else the array."""
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return slice(int(idx[0]), int(idx[0]) + len(idx))
+    return idx
+
+
 def _per_joint(value: float | Mapping[str, float] | None, names: Sequence[str]) -> np.ndarray:
     """Per-joint values; NaN where not given (a mapping may cover only some joints)."""
     if value is None:
@@ -105,6 +112,11 @@ class MujocoJoints(JointEncoder, Actuator):
         self._virtual = np.array(virtual, int)
         self._qadr, self._dadr, self._act = np.array(qadr), np.array(dadr), np.array(act)
         self._to_servos(kp, kd, effort)
+        # the write path's indices, as slices where they are contiguous (every tick uses them)
+        self._real_ix, self._act_ix = _index(self._real), _index(self._act)
+        self._virtual_ix = _index(self._virtual)
+        f = self._mimic_arrays[0]
+        self._mimic_bounds = (self._lower[f], self._upper[f])
         self._target = self._measured_real_and_virtual_init()
         self._virtual_vel = np.zeros(len(self._virtual))
         self._held: np.ndarray | None = None
@@ -197,12 +209,13 @@ class MujocoJoints(JointEncoder, Actuator):
         np.minimum(np.maximum(target, lower, out=target), upper, out=target)
         if self._mimic:
             f, src, k, off = self._mimic_arrays
-            target[f] = np.minimum(np.maximum(k * target[src] + off, lower[f]), upper[f])
+            lo, hi = self._mimic_bounds
+            target[f] = np.minimum(np.maximum(k * target[src] + off, lo), hi)
         if len(self._virtual):
-            dt = self.world.control_dt
-            self._virtual_vel = (target[self._virtual] - self._target[self._virtual]) / dt
+            v = self._virtual_ix
+            self._virtual_vel = (target[v] - self._target[v]) / self.world.control_dt
         self._target = target
-        self.world.data.ctrl[self._act] = target[self._real]
+        self.world.data.ctrl[self._act_ix] = target[self._real_ix]
         self.world.step()
 
     def _write(self, command: JointCommand) -> None:
