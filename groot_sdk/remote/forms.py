@@ -75,6 +75,8 @@ def conform(
         if section == "state" and value.dtype != np.float32 and value.dtype.kind in "fiu":
             with np.errstate(over="ignore"):  # an overflow becomes inf: validation names it
                 return value.astype(np.float32)
+        if section == "state" and not value.flags.writeable:
+            return value.copy()  # a view of the message (the server decodes without copies)
         if section == "video":
             return _resized(f"video.{name}", value, *cams[name], max_bytes)
         if section == "language" and value.dtype.kind == "U":  # np.array of strings

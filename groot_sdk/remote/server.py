@@ -6,7 +6,9 @@ prefixed keys), the N1.6 one (data = ``{"observation", "options"}``, reply = ``[
 info]``, plus ``reset``; configs as maps) or the N1.7 one (N1.6's, with msgpack-numpy arrays
 and the ``__ModalityConfig__`` marker), so official Isaac-GR00T clients work unchanged. Like
 the official policy it takes float64 states, frames at another resolution and keys it does not
-read (:func:`groot_sdk.remote.forms.conform`; each ignored key is logged once).
+read (:func:`groot_sdk.remote.forms.conform`; each ignored key is logged once). Camera frames
+reach the backend as read-only arrays (zero-copy views of the decoded message; a backend that
+wants to write into one copies it first); states are the backend's own, writable.
 
 Hardened where the official server is not: binds 127.0.0.1 unless told otherwise, compares
 tokens in constant time before it decodes the payload, caps message size (ZeroMQ's MAXMSGSIZE
@@ -200,8 +202,10 @@ class PolicyServer:
         try:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
+            # arrays are decoded as read-only views of the bytes msgpack made for them (which
+            # nothing else holds): no second copy of the frames; conform copies the states
             if self._token is None:  # nothing to check before the payload: decode in one pass
-                request = decode(frames[0], self.limits, jpeg=self.jpeg)
+                request = decode(frames[0], self.limits, jpeg=self.jpeg, copy=False)
                 if isinstance(request, dict) and not all(type(k) is str for k in request):
                     raise RequestError("request map keys must be strings")
             else:
@@ -209,7 +213,7 @@ class PolicyServer:
                 self._authorize(envelope.fields.get("api_token"))
                 request = dict(envelope.fields)
                 if envelope.data is not None:
-                    request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg)
+                    request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg, copy=False)
             result = self._dispatch(request)
             return encode(result, arrays=self._arrays)
         except (CodecError, RequestError, GrootError) as exc:

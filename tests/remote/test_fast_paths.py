@@ -11,7 +11,9 @@ import msgpack
 import numpy as np
 import pytest
 
+from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.factory import make_backend
+from groot_sdk.policy.simple import ZeroPolicy
 from groot_sdk.remote.codec import CodecError, Encoder, Limits, decode, decode_npy, encode_npy
 from groot_sdk.remote.codec import encode as encode_message
 from groot_sdk.remote.server import PolicyServer
@@ -93,5 +95,50 @@ def test_a_tokenless_server_refuses_what_the_envelope_reader_refuses(
             "status": "ok",
             "message": "Server is running",
         }
+    finally:
+        server._close_socket()
+
+
+class Recorder(PolicyBackend):
+    """Zeros, and keeps the observation it was given."""
+
+    def __init__(self, spec) -> None:
+        self._inner = ZeroPolicy(spec, video=True)
+        self.seen: dict = {}
+
+    @property
+    def layout(self):
+        return self._inner.layout
+
+    def get_action(self, observation):
+        self.seen = dict(observation)
+        return self._inner.get_action(observation)
+
+
+@pytest.mark.parametrize("token", [None, "tok"])
+def test_frames_reach_the_backend_without_a_copy_and_states_writable(so101_spec, token):
+    """Zero-copy frames: a frame is a read-only view of the bytes msgpack made for it (one
+    copy of the message in all, not two); states are copied, so a backend may write them."""
+    backend = Recorder(so101_spec)
+    server = PolicyServer(backend, so101_spec, port=0, api_token=token, dialect="n1.5")
+    layout = backend.layout
+    obs = {f"video.{v.name}": np.full((1, v.height, v.width, 3), 7, np.uint8) for v in layout.video}
+    obs |= {f"state.{k.key}": np.zeros((1, k.dim), np.float32) for k in layout.state}
+    obs[layout.language_key] = ["pick"]
+    request = {"endpoint": "get_action", "data": obs} | ({"api_token": token} if token else {})
+    try:
+        reply = decode(server.handle([memoryview(encode_message(request))]))
+        assert "error" not in reply, reply
+        frames = [v for k, v in backend.seen.items() if k.startswith("video.")]
+        states = [v for k, v in backend.seen.items() if k.startswith("state.")]
+        assert frames and states
+        for frame in frames:
+            owner = frame
+            while isinstance(owner, np.ndarray):
+                owner = owner.base
+            assert not frame.flags.writeable and isinstance(owner, bytes)
+            assert (frame == 7).all()
+        for state in states:
+            assert state.flags.writeable
     finally:
         server._close_socket()
