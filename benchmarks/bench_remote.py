@@ -12,8 +12,10 @@ Three ways to make the same call, each against its own server process (ZeroMQ RE
 * ``sdk_jpeg``: the SDK with the JPEG extension (quality 90): CPU time traded for ~10x fewer
   bytes, which pays off on WiFi, not on loopback.
 
-Goal: ``sdk`` p50 <= 1.2x ``bare`` p50. Modes are interleaved in rounds so machine noise
-hits all of them alike. Prints a table and writes ``out/bench/remote.json``.
+Goal (issue 18): ``sdk`` p50 <= 1.2x ``echo`` p50; the stricter ratio to ``bare`` (the very
+bytes, no work) is printed too, as are both at p10 (closer to an idle machine when others
+compete for the CPUs). Modes are interleaved in rounds so machine noise hits all of them alike.
+Prints a table and writes ``out/bench/remote.json``.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def _breakdown(spec, obs, reply: bytes, n: int = 500) -> dict[str, float]:
     data = decode(request)["data"]
     steps = {
         "client_encode": lambda: encode({"endpoint": "get_action", "data": obs}),
-        "server_decode": lambda: decode(request),
+        "server_decode": lambda: decode(request, copy=False),  # as the server decodes
         "server_validate": lambda: validate_observation(data, server.backend.layout),
         "server_total": lambda: server.handle([request]),
         "client_decode": lambda: forms.action_from_wire(decode(reply)),
@@ -296,10 +298,12 @@ def main() -> None:
         "modes": rows,
         "sdk_breakdown_us_p50": breakdown,
         "goal": {
-            "sdk_over_bare_p50_max": 1.2,
-            "sdk_over_bare_p50": rows["sdk"]["ratio_p50_vs_bare"],
-            "met": rows["sdk"]["ratio_p50_vs_bare"] <= 1.2,
+            "sdk_over_echo_p50_max": 1.2,
             "sdk_over_echo_p50": round(rows["sdk"]["p50_ms"] / rows["echo"]["p50_ms"], 3),
+            "met": rows["sdk"]["p50_ms"] / rows["echo"]["p50_ms"] <= 1.2,
+            "sdk_over_bare_p50": rows["sdk"]["ratio_p50_vs_bare"],
+            "sdk_over_echo_p10": round(_pct(times["sdk"], 10) / _pct(times["echo"], 10), 3),
+            "sdk_over_bare_p10": round(_pct(times["sdk"], 10) / _pct(times["bare"], 10), 3),
             "isaac_over_sdk_p50": round(rows["isaac"]["p50_ms"] / rows["sdk"]["p50_ms"], 3),
         },
     }
@@ -319,9 +323,10 @@ def main() -> None:
     )
     goal = result["goal"]
     print(
-        f"goal sdk <= 1.2x bare (p50): {goal['sdk_over_bare_p50']:.2f}x "
-        f"({'met' if goal['met'] else 'NOT met'}); Isaac-GR00T encoding "
-        f"{goal['isaac_over_sdk_p50']:.2f}x the SDK"
+        f"goal sdk <= 1.2x echo (p50): {goal['sdk_over_echo_p50']:.2f}x "
+        f"({'met' if goal['met'] else 'NOT met'}); p10 {goal['sdk_over_echo_p10']:.2f}x; "
+        f"vs bare p50 {goal['sdk_over_bare_p50']:.2f}x, p10 {goal['sdk_over_bare_p10']:.2f}x; "
+        f"Isaac-GR00T encoding {goal['isaac_over_sdk_p50']:.2f}x the SDK"
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
