@@ -149,10 +149,11 @@ def main() -> None:
     load_ok = ours["periods_over_5ms"] <= plain["periods_over_5ms"]
     p99 = idle["DeadlineClock"]["jitter_ms_p99"]
     idle_ok = p99 <= 0.05
+    noise = 2 * np.sqrt(max(plain["periods_over_5ms"], 1))  # counting noise of the baseline
     print(
         f"\ngoal: under 2 hogs, DeadlineClock periods > 5 ms <= plain sleep's: "
         f"{ours['periods_over_5ms']} vs {plain['periods_over_5ms']} -> "
-        f"{'met' if load_ok else 'NOT met'}"
+        f"{'met' if load_ok else 'NOT met'} (counting noise about +-{noise:.0f})"
     )
     print(f"goal: idle lateness p99 <= 0.05 ms: {p99:.4f} ms -> {'met' if idle_ok else 'NOT met'}")
     doc["goals"] = {"overruns_le_plain_under_2_hogs": load_ok, "idle_p99_le_0.05ms": idle_ok}

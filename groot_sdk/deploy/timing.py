@@ -20,8 +20,11 @@ class DeadlineClock:
     contention the overshoot is larger than ``spin_s`` and the clock just sleeps to the
     deadline, because spinning then only costs the loop its scheduler credit and makes it
     wake later (measured: a fixed 0.2 ms spin gave 3-5x the overruns of a plain sleep with
-    two busy processes on two cores).
+    two busy processes on two cores). One sleep that overshoots by more than ``spin_s``
+    stops the spin for the next ``backoff`` ticks, so intermittent load does not flip it.
     """
+
+    backoff = 50
 
     def __init__(self, rate_hz: float, spin_s: float = 0.0002) -> None:
         self.period = 1.0 / rate_hz if rate_hz > 0 else 0.0
@@ -29,6 +32,7 @@ class DeadlineClock:
         self._next: float | None = None
         self._last_start: float | None = None
         self._overshoot = spin_s / 2  #: smoothed oversleep of recent sleeps (seconds)
+        self._calm = self.backoff  #: sleeps since one overshot by more than spin_s
         self.lateness: list[float] = []  #: seconds each tick started after its deadline
         self.periods: list[float] = []  #: seconds between consecutive tick starts
         self.starts: list[float] = []
@@ -39,7 +43,9 @@ class DeadlineClock:
     def margin(self) -> float:
         """How long before a deadline the next wait stops sleeping and spins."""
         over = self._overshoot
-        return 0.0 if over > self.spin_s else min(self.spin_s, 1.5 * over)
+        if self._calm < self.backoff or over > self.spin_s:
+            return 0.0
+        return min(self.spin_s, 1.5 * over)
 
     def wait(self) -> float:
         """Sleep until the next deadline; return the tick's start time (monotonic)."""
@@ -55,8 +61,9 @@ class DeadlineClock:
             if remaining > 0:
                 time.sleep(remaining)
                 woke = clock()
-                over = woke - (deadline - margin)
-                self._overshoot += 0.1 * (max(over, 0.0) - self._overshoot)
+                over = max(woke - (deadline - margin), 0.0)
+                self._overshoot += 0.1 * (over - self._overshoot)
+                self._calm = 0 if over > self.spin_s else self._calm + 1
             while clock() < deadline:
                 pass
             now = clock()

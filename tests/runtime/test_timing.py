@@ -70,3 +70,19 @@ def test_under_contention_the_clock_stops_spinning_and_sleeps_to_the_deadline(fa
     # the last sleeps aim at the deadline itself: sleep + the tick's own time = one period
     assert ft.sleeps[-1] == pytest.approx(period - 1e-3, abs=5e-5)
     assert clock.overruns == 0
+
+
+def test_one_long_oversleep_stops_the_spin_for_a_while(fake):
+    ft = fake(over=20e-6)
+    clock = DeadlineClock(250.0, spin_s=0.0002)
+    for _ in range(100):
+        clock.wait()
+    assert clock.margin > 0
+    ft.over = 1e-3  # one sleep wakes 1 ms late (another process took the CPU)
+    clock.wait()
+    ft.over = 20e-6
+    clock.wait()
+    assert clock.margin == 0.0  # backs off although the smoothed oversleep is small again
+    for _ in range(clock.backoff):
+        clock.wait()
+    assert clock.margin > 0
