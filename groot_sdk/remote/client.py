@@ -181,6 +181,9 @@ class RemoteBackend(PolicyBackend):
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
         self._rcvtimeo = 0
+        self._want: dict[str, tuple[int, int]] | None = (
+            None  # action shapes, once the layout is known
+        )
         self._connect()
         try:
             self.wire_dialect, self._layout = self._handshake(dialect)
@@ -227,7 +230,9 @@ class RemoteBackend(PolicyBackend):
     def _checked(self, chunk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Every key of the layout, each (horizon, dim); a 1-D group may come as (horizon,)."""
         layout = self._layout
-        want = {f"action.{k.key}": (layout.action_horizon, k.dim) for k in layout.action}
+        if self._want is None:
+            self._want = {f"action.{k.key}": (layout.action_horizon, k.dim) for k in layout.action}
+        want = self._want
         for key, value in chunk.items():
             shape = want.get(key)
             if shape is None:

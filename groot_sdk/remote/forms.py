@@ -115,8 +115,10 @@ def _resized(key: str, value: np.ndarray, height: int, width: int, max_bytes: in
     if value.dtype != np.uint8 or value.ndim < 3 or value.shape[-1] != 3:
         return value
     h, w = value.shape[-3:-1]
+    if (h, w) == (height, width) or not h or not w:
+        return value
     frames = value.reshape(-1, h, w, 3)
-    if (h, w) == (height, width) or not h or not w or not len(frames):
+    if not len(frames):
         return value
     if len(frames) * height * width * 3 > max_bytes:
         raise ObservationError(
