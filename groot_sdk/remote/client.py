@@ -181,9 +181,8 @@ class RemoteBackend(PolicyBackend):
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
         self._rcvtimeo = 0
-        self._want: dict[str, tuple[int, int]] | None = (
-            None  # action shapes, once the layout is known
-        )
+        #: the action chunk's shapes by key, once the layout is known
+        self._want: dict[str, tuple[int, int]] | None = None
         self._connect()
         try:
             self.wire_dialect, self._layout = self._handshake(dialect)
