@@ -118,7 +118,8 @@ class MujocoJoints(JointEncoder, Actuator):
         f = self._mimic_arrays[0]
         self._mimic_bounds = (self._lower[f], self._upper[f])
         self._target = self._measured_real_and_virtual_init()
-        self._virtual_vel = np.zeros(len(self._virtual))
+        self._vv_from: np.ndarray | None = None  #: the target before the last write
+        self._vv: np.ndarray | None = None  #: the virtual joints' velocity, once computed
         self._held: np.ndarray | None = None
 
     # -- servo setup -----------------------------------------------------------------------
@@ -168,11 +169,12 @@ class MujocoJoints(JointEncoder, Actuator):
         pos[self._real] = self.world.data.qpos[self._qadr]
         self._target = pos
         self.world.data.ctrl[self._act] = pos[self._real]
-        self._virtual_vel[:] = 0
+        self._vv_from = self._vv = None
         self._held = None
 
     def set_virtual(self, position: np.ndarray) -> None:
         """Set the virtual joints' positions (joint order of this driver) on reset."""
+        self._virtual_vel  # noqa: B018 - fixes the velocity of the last write before the edit
         self._target[self._virtual] = np.asarray(position)[self._virtual]
 
     def _on_enable(self) -> None:
@@ -181,13 +183,25 @@ class MujocoJoints(JointEncoder, Actuator):
 
     def _on_disable(self) -> None:
         self._set_stiffness(False)
-        self._virtual_vel[:] = 0
+        self._vv_from = self._vv = None
 
     def _on_connect(self) -> None:
         self._set_stiffness(False)  # connected but not enabled: damping only
 
     def _on_close(self) -> None:
         self.world.close()
+
+    @property
+    def _virtual_vel(self) -> np.ndarray:
+        """The virtual joints' velocity: their last command step over one control period."""
+        if self._vv is None:
+            before, v = self._vv_from, self._virtual_ix
+            self._vv = (
+                np.zeros(len(self._virtual))
+                if before is None
+                else (self._target[v] - before[v]) / self.world.control_dt
+            )
+        return self._vv
 
     # -- I/O -------------------------------------------------------------------------------
     def _read(self) -> JointState:
@@ -211,9 +225,7 @@ class MujocoJoints(JointEncoder, Actuator):
             f, src, k, off = self._mimic_arrays
             lo, hi = self._mimic_bounds
             target[f] = np.minimum(np.maximum(k * target[src] + off, lo), hi)
-        if len(self._virtual):
-            v = self._virtual_ix
-            self._virtual_vel = (target[v] - self._target[v]) / self.world.control_dt
+        self._vv_from, self._vv = self._target, None  # the velocity is computed when read
         self._target = target
         self.world.data.ctrl[self._act_ix] = target[self._real_ix]
         self.world.step()
