@@ -46,3 +46,21 @@ def test_torch_backend_uses_onednn_on_cpu_float32(tiny_checkpoint):
     a, b = fast.get_action(obs), plain.get_action(obs)
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-4)
+
+
+def _ops(layer, x):
+    from torch.profiler import profile
+
+    with torch.inference_mode(), profile() as prof:
+        layer(x)
+    return {e.key for e in prof.key_averages()}
+
+
+def test_small_products_stay_on_the_default_blas():
+    """oneDNN's fixed per-call cost loses on tiny layers: those keep F.linear."""
+    onednn = _onednn()
+    small, large = torch.nn.Linear(32, 32), torch.nn.Linear(512, 512)
+    onednn.use_onednn_linear(small)
+    onednn.use_onednn_linear(large)
+    assert "mkldnn::_linear_pointwise" not in _ops(small, torch.randn(1, 16, 32))
+    assert "mkldnn::_linear_pointwise" in _ops(large, torch.randn(1, 280, 512))

@@ -4,8 +4,8 @@ GR00T N1.5 at real widths spends over 90 % of its CPU time in Linear layers. tor
 GEMM goes to MKL, which on AMD CPUs runs a generic code path: on an AMD EPYC (AVX-512) a
 280x2048 @ 2048x6144 GEMM ran at 92 GFLOP/s through MKL and 220 GFLOP/s through oneDNN (also
 bundled with torch) and ONNX Runtime's MLAS. See docs/backends.md. Inference only: the switch
-is taken when autograd is off, for contiguous float32 CPU inputs; anything else keeps
-``F.linear``.
+is taken when autograd is off, for float32 CPU inputs of products large enough to pay
+oneDNN's per-call cost; anything else keeps ``F.linear``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from torch.nn import functional as F
 
 #: the attribute that marks a Linear whose forward goes to oneDNN
 MARK = "_groot_onednn"
+
+#: multiply-adds below which MKL stays: oneDNN costs ~11 us more per call, which small
+#: products (the tiny test model, single-row layers) do not earn back (measured crossover
+#: about 1M multiply-adds on the machine in docs/backends.md)
+MIN_MACS = 1 << 21
 
 
 def available() -> bool:
@@ -34,6 +39,7 @@ def _forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
         and x.dim() >= 2
         and self.weight.dtype == torch.float32
         and not torch.is_grad_enabled()
+        and x.numel() * self.out_features >= MIN_MACS
     ):
         return torch.ops.mkldnn._linear_pointwise(
             x.contiguous(), self.weight, self.bias, "none", [], ""
