@@ -46,9 +46,8 @@ def npy(descr: str, shape: str, body: bytes = b"", major: int = 1) -> bytes:
 
 
 def _pickled_object_array() -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.array([{"boom": 1}, None], dtype=object), allow_pickle=True)
-    return buf.getvalue()
+    """What ``np.save`` writes for an object array: an ``|O`` header, then a pickle."""
+    return npy("'|O'", "(2,)", pickle.dumps([{"boom": 1}, None], protocol=3))
 
 
 NPY_BAD = [
