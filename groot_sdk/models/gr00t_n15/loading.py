@@ -199,11 +199,11 @@ def empty_parameters() -> Iterator[None]:
             param = torch.nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
         register(module, name, param)
 
-    torch.nn.Module.register_parameter = on_meta  # type: ignore[method-assign,assignment]
+    torch.nn.Module.register_parameter = on_meta  # type: ignore[method-assign, assignment, unused-ignore]
     try:
         yield
     finally:
-        torch.nn.Module.register_parameter = register  # type: ignore[method-assign]
+        torch.nn.Module.register_parameter = register  # type: ignore[method-assign, unused-ignore]
 
 
 _SAFETENSORS_DTYPES = {

@@ -54,7 +54,7 @@ def use_onednn_linear(model: nn.Module) -> int:
     count = 0
     for module in model.modules():
         if isinstance(module, nn.Linear) and not getattr(module, MARK, False):
-            module.forward = types.MethodType(_forward, module)  # type: ignore[method-assign]
+            module.forward = types.MethodType(_forward, module)  # type: ignore[method-assign, unused-ignore]
             setattr(module, MARK, True)
             count += 1
     return count
