@@ -1,0 +1,1 @@
+"""Adapters to other control stacks. Each imports its counterpart lazily, on first use."""
