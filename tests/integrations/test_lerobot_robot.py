@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def _scene() -> str:
 
 @pytest.fixture
 def groot_robot(tmp_path, monkeypatch):
-    monkeypatch.setenv("MUJOCO_GL", "egl")
+    if "MUJOCO_GL" not in os.environ:
+        monkeypatch.setenv("MUJOCO_GL", "egl")
     robot = GrootRobot(
         GrootRobotConfig(calibration_dir=tmp_path / "calib", seed=0, options={"scene": _scene()})
     )
