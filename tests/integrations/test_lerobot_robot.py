@@ -241,6 +241,8 @@ def test_spec_from_lerobot_maps_joints_cameras_and_warns_on_guessed_limits(fake_
     assert spec.name == "fake_arm" and spec.robot_type == "fake_arm"
     with pytest.raises(SpecError, match="elbow"):
         spec_from_lerobot(fake_arm, limits={**LIMITS, "elbow": (0, 1)})
+    # a range without 0 (a 0..100 gripper held at >= 0.5) starts at its nearest end
+    assert spec_from_lerobot(fake_arm, limits={**LIMITS, "gripper": (0.5, 2.0)}).defaults[-1] == 0.5
 
 
 def test_spec_from_lerobot_rejects_features_it_cannot_map(fake_arm, monkeypatch):

@@ -84,10 +84,12 @@ def spec_from_lerobot(
             stacklevel=2,
         )
     vel = dict(velocity_limits or {})
-    joints = [
-        Joint(n, *limits.get(n, default_limits), velocity_limit=vel.get(n, float("inf")))
-        for n in names
-    ]
+    joints = []
+    for n in names:
+        lower, upper = limits.get(n, default_limits)
+        # the default pose: 0 where the range allows it (a 0..100 gripper may start at 10)
+        default = min(max(0.0, lower), upper)
+        joints.append(Joint(n, lower, upper, default, velocity_limit=vel.get(n, float("inf"))))
     cameras = tuple(
         CameraSpec(cam, width=w, height=h, fps=fps) for cam, (h, w) in _camera_shapes(robot).items()
     )
