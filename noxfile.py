@@ -49,6 +49,8 @@ def tests(session: nox.Session) -> None:
     # two workers: the suite is CPU-bound and CI has 2 cores (`-- -n 0` runs it serially)
     workers = ["-n", os.environ.get("GROOT_TEST_WORKERS", "2")]
     suites = ["tests", *[f"{p}/tests" for p in PLUGINS]]
+    # the docs site and the built wheels are checked by their own sessions
+    suites += ["--ignore=tests/docs_site", "--ignore=tests/packaging/test_wheels.py"]
     session.run("pytest", "-q", "-rs", *workers, *suites, *session.posargs)
 
 

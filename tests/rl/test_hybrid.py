@@ -1,6 +1,5 @@
 """Hybrid control on BHL in MuJoCo: RL legs (published ONNX policy), backend arms, hand-overs."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +10,10 @@ pytest.importorskip("onnxruntime", reason="needs the onnx extra (onnxruntime)")
 groot_sdk_bhl = pytest.importorskip("groot_sdk_bhl", reason="needs the groot-sdk-bhl plugin")
 
 from groot_sdk_bhl.hybrid import HybridController, Mode, parse_command
+from groot_sdk_bhl.locomotion import policy_file
 
-ASSETS = Path(os.environ.get("GROOT_ASSETS", Path(__file__).parents[2] / "../shared/assets"))
-MODEL = ASSETS / "bhl/data/mjcf/bhl_scene.xml"
-LEGS = ASSETS / "bhl/policies/policy_humanoid_legs.onnx"
-needs_assets = pytest.mark.skipif(
-    not (MODEL.is_file() and LEGS.is_file()),
-    reason=f"BHL's published model and RL policy not found under {ASSETS / 'bhl'} "
-    "(HybridRobotics/Berkeley-Humanoid-Lite-Assets mjcf, policy_humanoid_legs.onnx)",
-)
+#: the published robot and legs policy ship as package data of groot-sdk-bhl
+LEGS = Path(policy_file("humanoid_legs"))
 STANDING = 0.5  #: m, IMU height; BHL's IMU stands at ~0.64-0.68 m
 
 
@@ -58,7 +52,7 @@ def _run(script, seconds, handover=0.5, async_arms=False, amplitude=1.0):
     from groot_sdk.policy.baselines import sinusoid
 
     spec = SPEC  # the deployer bounds one-step policies per policy step itself
-    robot = make_sim(spec, seed=0, render=False, model_path=str(MODEL))
+    robot = make_sim(spec, seed=0, render=False)  # the packaged published model
     legs = onnx_rl(spec, path=str(LEGS))
     arms = sinusoid(SPEC, amplitude=amplitude, frequency=0.5)
     hybrid = HybridController(SPEC, legs, arms, handover=handover, async_arms=async_arms)
@@ -87,7 +81,6 @@ def _run(script, seconds, handover=0.5, async_arms=False, amplitude=1.0):
     return SPEC, hybrid, report, trace, samples
 
 
-@needs_assets
 def test_hybrid_walks_waves_and_hands_over_smoothly():
     script = [
         (0.0, "walk forward"),  # the task text: the first mode comes from language
@@ -139,7 +132,6 @@ def test_hybrid_walks_waves_and_hands_over_smoothly():
     assert hybrid.handover_gap > limit[arms].max()
 
 
-@needs_assets
 def test_hybrid_async_arms_keep_the_legs_running():
     script = [(0.0, "wave your arms")]
     _, hybrid, report, trace, samples = _run(script, seconds=2.0, async_arms=True)
