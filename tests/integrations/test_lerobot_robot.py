@@ -287,6 +287,17 @@ def test_velocity_limits_bound_each_step_including_the_final_hold(fake_arm):
     assert steps.max() <= 2.0 / 20 + 1e-6 and steps.max() > 0
 
 
+def test_closing_leaves_a_robot_the_host_connected_connected(fake_arm):
+    """Finding: closing the embodiment disconnected a robot its host had connected (and
+    still uses)."""
+    fake_arm.connect()
+    emb = embodiment_from_lerobot(fake_arm, limits=LIMITS)
+    emb.connect()
+    assert emb.read_joints().position.tolist() == [0.0, 0.0, 0.0]
+    emb.close()
+    assert fake_arm.is_connected
+
+
 def test_embodiment_from_lerobot_checks_an_explicit_spec(fake_arm):
     spec = spec_from_lerobot(fake_arm, limits=LIMITS)
     with pytest.raises(SpecError, match="spec options"):

@@ -75,7 +75,8 @@ def test_sdk_deployer_drives_lerobot_so101_follower_on_the_simulated_bus(tmp_pat
         goals = _goal_ticks(bus)
         final = follower.get_observation()
         emb.close()
-    assert not follower.is_connected
+        assert follower.is_connected  # the test connected it: it disconnects it
+        follower.disconnect()
     assert len(goals) >= report.steps
     # LeRobot's own conversion (0.3.3, use_degrees): deg = (ticks - 2047.5) * 360 / 4095;
     # gripper percent = ticks / 4095 * 100

@@ -111,17 +111,20 @@ class _Link:
         self.robot = robot
         self.calibrate = calibrate
         self.users = 0
+        self.owned = False
         self._obs: dict[str, Any] | None = None
         self._taken: set[str] = set()
 
     def open(self) -> None:
         if self.users == 0 and not self.robot.is_connected:
             self.robot.connect(calibrate=self.calibrate)
+            self.owned = True  # connected here, so disconnected here; a host's stays up
         self.users += 1
 
     def release(self) -> None:
         self.users -= 1
-        if self.users == 0 and self.robot.is_connected:
+        if self.users == 0 and self.owned and self.robot.is_connected:
+            self.owned = False
             self.robot.disconnect()
 
     def observation(self, reader: str) -> dict[str, Any]:
