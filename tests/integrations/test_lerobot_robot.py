@@ -326,3 +326,29 @@ def test_round_trip_sdk_sim_to_lerobot_and_back(groot_robot):
     assert (measured <= np.array(spec.upper) + 0.05).all()
     assert measured[0] > 0.2  # it moved towards the target (from 0)
     assert math.isfinite(float(measured.sum()))
+
+
+def test_groot_robot_on_sdk_hardware_from_a_command_line(tmp_path):
+    """``--robot.type=groot_sdk --robot.sim=false --robot.options=...`` as draccus parses it:
+    the SDK's SO-101 hardware driver (``fake``: on its simulated STS3215 bus, fake cameras)."""
+    import draccus
+
+    @dataclass
+    class Cli:
+        robot: RobotConfig
+
+    args = ["--robot.type=groot_sdk", "--robot.sim=false", '--robot.options={"fake": true}']
+    cfg = draccus.parse(Cli, args=[*args, f"--robot.calibration_dir={tmp_path}"])
+    assert cfg.robot.options == {"fake": True}
+    robot = GrootRobot(cfg.robot)
+    assert type(robot.embodiment.sensors["servos"]).__name__ == "So101Servos"
+    robot.connect()
+    try:
+        obs = robot.get_observation()
+        assert set(obs) == set(robot.observation_features)
+        sent = robot.send_action(dict.fromkeys(robot.action_features, 3.0))
+        step = robot.spec.joints[0].velocity_limit / robot.config.fps
+        assert sent["shoulder_pan.pos"] == pytest.approx(obs["shoulder_pan.pos"] + step, abs=1e-4)
+    finally:
+        robot.disconnect()
+    assert not robot.is_connected
