@@ -27,6 +27,12 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
 
     if checkpoint is None:
         raise BackendError("the onnx backend needs checkpoint=EXPORT_DIR (groot export-onnx)")
+    from groot_sdk.policy.gr00t_versions import detect, implementation
+
+    exported = (Path(checkpoint) / MANIFEST).is_file()
+    version = detect(Path(checkpoint)) if exported else "n1.5"  # N1.5 explains what is missing
+    if version != "n1.5":
+        return implementation(version).create("onnx", spec, Path(checkpoint), **options)
 
     class OnnxGr00tN15(Gr00tN15Backend):
         """The backbone and the whole denoising loop as two ONNX Runtime sessions."""

@@ -26,6 +26,12 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
 
     if checkpoint is None:
         raise BackendError("the tensorrt backend needs checkpoint=EXPORT_DIR (groot build-engine)")
+    from groot_sdk.policy.gr00t_versions import detect, implementation
+
+    exported = (Path(checkpoint) / MANIFEST).is_file()
+    version = detect(Path(checkpoint)) if exported else "n1.5"  # N1.5 explains what is missing
+    if version != "n1.5":
+        return implementation(version).create("tensorrt", spec, Path(checkpoint), **options)
 
     class TensorRTGr00tN15(Gr00tN15Backend):
         """Backbone engine, then the whole-loop action-head engine, features kept on the GPU."""

@@ -1,4 +1,4 @@
-"""``torch``: GR00T N1.5 in native torch (CPU or CUDA, float32 or bfloat16).
+"""``torch``: GR00T N1.5 (N1.6, N1.7: picked from the checkpoint's config) in native torch (CPU or CUDA, float32 or bfloat16).
 
 Options (``--policy-opt``): ``checkpoint`` (directory or hub repo id; required),
 ``embodiment_tag``, ``embodiment_id`` (projector slot for a tag GR00T does not know), ``device`` (``cpu``/``cuda``/``auto``), ``dtype`` (``float32``/``bfloat16``),
@@ -33,6 +33,19 @@ def _device(name: str) -> str:
     return name
 
 
+def _other_version(kind: str, spec: Any, checkpoint: str | Path, options: dict[str, Any]):
+    """An N1.6/N1.7 backend when the checkpoint's config says so, else None (N1.5 below)."""
+    from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
+    from groot_sdk.policy.gr00t_versions import detect, implementation
+
+    local = options.get("local_files_only")
+    directory = resolve_checkpoint(checkpoint, local_files_only=local)
+    version = detect(directory)
+    if version == "n1.5":
+        return None
+    return implementation(version).create(kind, spec, directory, **options)
+
+
 def create(spec: Any = None, checkpoint: str | Path | None = None, **options: Any):
     """Factory for the ``torch`` backend entry."""
     require("torch", "torch", "the torch backend")
@@ -43,6 +56,9 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
         from groot_sdk.errors import BackendError
 
         raise BackendError("the torch backend needs checkpoint=DIR_OR_REPO_ID")
+    other = _other_version("torch", spec, checkpoint, options)
+    if other is not None:
+        return other
 
     class TorchGr00tN15(Gr00tN15Backend):
         """GR00T N1.5 through :class:`groot_sdk.models.gr00t_n15.GR00TN15`."""

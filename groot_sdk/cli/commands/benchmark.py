@@ -14,6 +14,9 @@ import numpy as np
 
 def _observation(backend: Any, seed: int = 0) -> dict[str, Any]:
     """A synthetic observation in the backend's layout (GR00T backends make their own)."""
+    own = getattr(backend, "synthetic_observation", None)
+    if callable(own):  # N1.6/N1.7 backends know their own observation format
+        return own(seed)
     processor = getattr(backend, "processor", None)
     if processor is not None:
         from groot_sdk.models.gr00t_n15.runtime import synthetic_observation

@@ -21,6 +21,11 @@ def command(onnx_dir, precision, max_batch, max_seq, workspace_gib) -> None:
     TensorRT version that built them.
     """
     from groot_sdk.models.gr00t_n15.tensorrt import build_engines
+    from groot_sdk.policy.gr00t_versions import detect, implementation
+
+    version = detect(onnx_dir)
+    if version != "n1.5":
+        build_engines = implementation(version).build_engines
 
     engines = build_engines(
         onnx_dir,

@@ -1,4 +1,4 @@
-"""groot export-onnx: GR00T N1.5 checkpoint -> ONNX graphs for onnxruntime / TensorRT."""
+"""groot export-onnx: GR00T N1.5/N1.6/N1.7 checkpoint -> ONNX graphs for onnxruntime / TensorRT."""
 
 from __future__ import annotations
 
@@ -30,9 +30,15 @@ def command(checkpoint, out_dir, embodiment_tag, tokenizer, opset, parts) -> Non
     require("torch", "torch", "ONNX export")
     require("onnx", "onnx", "ONNX export")
     from groot_sdk.models.gr00t_n15.export import export_onnx
+    from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
+    from groot_sdk.policy.gr00t_versions import detect, implementation
 
+    directory = resolve_checkpoint(checkpoint)
+    version = detect(directory)
+    if version != "n1.5":
+        export_onnx = implementation(version).export_onnx
     out = export_onnx(
-        checkpoint,
+        directory,
         out_dir,
         embodiment_tag=embodiment_tag,
         opset=opset,
