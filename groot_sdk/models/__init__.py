@@ -22,4 +22,15 @@ def _register() -> None:
 
 _register()
 
+
+def _register_n17() -> None:
+    from groot_sdk.models.gr00t_n17 import GR00TN17, GR00TN17Config
+
+    # exist_ok: the last registration wins (LeRobot 0.6 registers its own Gr00tN1d7)
+    AutoConfig.register("Gr00tN1d7", GR00TN17Config, exist_ok=True)
+    AutoModel.register(GR00TN17Config, GR00TN17, exist_ok=True)
+
+
+_register_n17()
+
 __all__ = ["GR00TN15", "GR00TN15Config"]

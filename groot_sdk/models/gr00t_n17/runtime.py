@@ -1,0 +1,147 @@
+"""What the torch, onnx and tensorrt GR00T N1.7 backends share: checkpoint -> processor,
+observation -> inputs -> actions -> ``action.<key>`` chunks (relative groups made absolute with
+the observation's state), seeded noise, warm-up, a synthetic observation for benchmarks."""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.errors import BackendError, ModalityError
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
+from groot_sdk.models.gr00t_n17.loading import CHECKPOINT_PATTERNS, load_config
+from groot_sdk.models.gr00t_n17.processing import (
+    Gr00tN17Processor,
+    ModelInputs,
+    build_processor,
+    embodiment_tags,
+)
+from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
+
+log = logging.getLogger(__name__)
+
+
+def choose_tag(directory: Path, requested: str | None, spec: Any) -> str:
+    """The option wins; else the only tag of processor_config.json; else the spec's tag."""
+    if requested:
+        return requested
+    tags = embodiment_tags(directory)
+    if len(tags) == 1:
+        return tags[0]
+    spec_tag = getattr(spec, "embodiment_tag", None)
+    if spec_tag in tags:
+        return str(spec_tag)
+    raise ModalityError(
+        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
+    )
+
+
+def synthetic_observation(
+    processor: Gr00tN17Processor, seed: int = 0, batch: int | None = None
+) -> dict[str, Any]:
+    """A plausible observation (random 480x640 pixels, state inside the statistics)."""
+    rng = np.random.default_rng(seed)
+    lead = () if batch is None else (batch,)
+    meta = processor.metadata
+    obs: dict[str, Any] = {}
+    for name in meta.video:
+        obs[f"video.{name}"] = rng.integers(0, 256, (*lead, 1, 480, 640, 3), dtype=np.uint8)
+    for kd in meta.state:
+        stats = meta.stats("state", kd.key)
+        lo = stats.get("min", np.full(kd.dim, -1.0, np.float32))
+        hi = stats.get("max", np.full(kd.dim, 1.0, np.float32))
+        obs[f"state.{kd.key}"] = rng.uniform(lo, hi, (*lead, 1, kd.dim)).astype(np.float32)
+    obs[processor.language_key] = ["pick up the cube"] * (batch or 1)
+    return obs
+
+
+class Gr00tN17Backend(PolicyBackend):
+    """Base of the GR00T N1.7 backends: subclasses implement :meth:`infer`."""
+
+    def __init__(
+        self,
+        spec: Any,
+        checkpoint: str | Path,
+        embodiment_tag: str | None = None,
+        tokenizer: str | Path | None = None,
+        seed: int | None = None,
+        batched: bool = False,
+        warmup: int = 0,
+        local_files_only: bool | None = None,
+        embodiment_id: int | None = None,
+        normalization: Any = None,
+        clip_actions: Any = None,
+    ) -> None:
+        if normalization not in (None, "", "checkpoint"):
+            raise ModalityError(
+                "GR00T N1.7 normalises as its processor_config.json says (min/max or "
+                "q01/q99, clipped); the normalization option is for N1.5"
+            )
+        self.spec = spec
+        self.directory = resolve_checkpoint(
+            checkpoint, local_files_only=local_files_only, allow_patterns=CHECKPOINT_PATTERNS
+        )
+        self.config = load_config(self.directory)
+        self.embodiment_tag = choose_tag(self.directory, embodiment_tag, spec)
+        tok_dir = (
+            resolve_checkpoint(tokenizer, local_files_only=True) if tokenizer is not None else None
+        )
+        self.processor = build_processor(
+            self.directory, self.config, self.embodiment_tag, tok_dir, embodiment_id
+        )
+        self.seed = seed
+        self.batched = bool(batched)
+        self._rng = np.random.default_rng(seed)
+        self.warmup_calls = int(warmup)
+
+    @property
+    def layout(self) -> ModalityLayout:
+        return self.processor.layout
+
+    @property
+    def noise_shape(self) -> tuple[int, int]:
+        return (int(self.config.action_horizon), int(self.config.max_action_dim))
+
+    def noise(self, batch: int) -> np.ndarray:
+        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
+        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
+        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
+
+    def synthetic_observation(self, seed: int = 0) -> dict[str, Any]:
+        return synthetic_observation(self.processor, seed, 2 if self.batched else None)
+
+    @abstractmethod
+    def infer(self, inputs: ModelInputs, noise: np.ndarray) -> np.ndarray:
+        """Normalised actions (B, action_horizon, max_action_dim)."""
+
+    def _run(self, inputs: ModelInputs) -> list[dict[str, np.ndarray]]:
+        batch = inputs.state.shape[0]
+        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
+        if not np.isfinite(actions).all():
+            raise BackendError("GR00T N1.7 produced non-finite actions")
+        return self.processor.decode(actions, inputs.raw_state)
+
+    def get_action(self, observation: Observation) -> ActionChunk:
+        chunks = self._run(self.processor(observation, batched=self.batched))
+        if not self.batched:
+            return chunks[0]
+        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
+
+    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
+        """Several unbatched observations in one forward pass."""
+        return self._run(self.processor.collate(observations))
+
+    def warm_up(self, calls: int | None = None) -> None:
+        n = self.warmup_calls if calls is None else calls
+        if n <= 0:
+            return
+        inputs = self.processor(synthetic_observation(self.processor))
+        for _ in range(n):
+            self.infer(inputs, self.noise(1))
+        log.info("%s warmed up (%d calls)", type(self).__name__, n)
