@@ -125,8 +125,29 @@ def stats_cmd(root: Path, as_json: bool, write: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a PNG of the episode's state and action trajectories.",
 )
-def show_cmd(root: Path, episode: int, plot_path: Path | None) -> None:
-    """Summarise a dataset and one episode; optionally plot it."""
+@click.option(
+    "--rerun",
+    "rerun_target",
+    is_flag=False,
+    flag_value="spawn",
+    default=None,
+    metavar="[spawn|FILE.rrd]",
+    help="Replay the episode in rerun (the 'viz' extra): a viewer, or an .rrd file.",
+)
+@click.option(
+    "--video",
+    "video_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write an mp4 of the episode's cameras above its joint plot.",
+)
+def show_cmd(
+    root: Path,
+    episode: int,
+    plot_path: Path | None,
+    rerun_target: str | None = None,
+    video_path: Path | None = None,
+) -> None:
+    """Summarise a dataset and one episode; optionally plot, replay (rerun) or film it."""
     from groot_sdk.data.reader import Dataset
 
     ds = Dataset(root)
@@ -147,3 +168,13 @@ def show_cmd(root: Path, episode: int, plot_path: Path | None) -> None:
         from groot_sdk.data.plot import plot_episode
 
         click.echo(f"wrote {plot_episode(root, episode, plot_path)}")
+    if rerun_target is not None:
+        from groot_sdk.viz.replay import log_episode
+
+        steps = log_episode(root, episode, rerun_target)
+        click.echo(f"rerun: episode {episode}, {steps} steps -> {rerun_target}")
+    if video_path is not None:
+        from groot_sdk.viz.replay import episode_video
+
+        out, frames = episode_video(root, episode, video_path)
+        click.echo(f"wrote {out} ({frames} frames)")

@@ -281,6 +281,15 @@ class _Status:
     help="Hardware drivers against simulated devices speaking the wire protocol.",
 )
 @click.option("--hw", multiple=True, metavar="KEY=VALUE", help="Other hardware option.")
+@click.option(
+    "--view",
+    is_flag=False,
+    flag_value="spawn",
+    default=None,
+    metavar="[spawn|FILE.rrd]",
+    help="Live view in rerun (the 'viz' extra): cameras, joints vs commands, the action "
+    "chunk, timing; spawn a viewer or save to an .rrd file.",
+)
 def command(
     embodiment: str,
     sim: bool,
@@ -308,6 +317,7 @@ def command(
     hand_address: str | None,
     fake_hardware: bool,
     hw: tuple[str, ...],
+    view: str | None = None,
 ) -> None:
     """Run POLICY on EMBODIMENT (simulated with --sim) and report loop timing and success.
 
@@ -344,6 +354,11 @@ def command(
         _writable_dir(record, "--record")
     entry = embodiment_entry(embodiment)
     spec = entry.spec
+    live = None
+    if view is not None:  # the extra and the target, before anything starts
+        from groot_sdk.viz.live import LiveView
+
+        live = LiveView.open(view, spec, name=f"groot run {spec.name}")
     backend = make_backend(policy, spec, options)
     try:  # the action map and gripper range against this backend's actions, before devices
         from groot_sdk.policy.actions import ActionDecoder
@@ -355,7 +370,7 @@ def command(
         raise click.BadParameter(str(exc)[:500], param_hint=hint) from None
     try:
         if sim:  # --task names the simulator's task; the instruction comes from the simulator
-            render = bool(backend.layout.video or record)
+            render = bool(backend.layout.video or record or live)
             robot = make_robot(entry, True, task=task, seed=seed, render=render)
             instruction = getattr(robot.episodic, "instruction", "") or robot.task or task
         else:
@@ -401,8 +416,18 @@ def command(
     )
     status = _Status(sys.stdout.isatty() and not as_json)
     deployer = None
+    run_backend: Any = backend
+    run_recorder: Any = recorder
+    on_status: Any = status
+    if live is not None:  # the view taps the chunks, the steps and the status
+        from groot_sdk.viz.live import ViewedPolicy, ViewedRecorder
+
+        run_backend = ViewedPolicy(backend, live)
+        run_recorder = ViewedRecorder(recorder, live)
+        on_status = live.tee_status(status)
+
     try:
-        deployer = RealtimeDeployer(robot, backend, config, recorder, status)
+        deployer = RealtimeDeployer(robot, run_backend, config, run_recorder, on_status)
         report = deployer.run()
     finally:
         status.end()
@@ -411,6 +436,8 @@ def command(
         robot.close()
         if recorder is not None:
             recorder.close()
+        if live is not None:
+            live.close()
     if recorder is not None:
         report.extra["recording"] = recorder.summary()
     if model is not None:
