@@ -23,6 +23,20 @@ def _register() -> None:
 _register()
 
 
+def _register_n16() -> None:
+    from groot_sdk.models.gr00t_n16 import Gr00tN1d6, Gr00tN1d6Config
+
+    for register, args in ((AutoConfig.register, ("Gr00tN1d6", Gr00tN1d6Config)),
+                           (AutoModel.register, (Gr00tN1d6Config, Gr00tN1d6))):  # fmt: skip
+        try:
+            register(*args)
+        except ValueError:  # already registered (module reloaded)
+            pass
+
+
+_register_n16()
+
+
 def _register_n17() -> None:
     from groot_sdk.models.gr00t_n17 import GR00TN17, GR00TN17Config
 

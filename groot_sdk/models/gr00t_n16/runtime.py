@@ -1,0 +1,162 @@
+"""What the torch, onnx and tensorrt GR00T N1.6 backends share: checkpoint -> processor,
+observation -> inputs -> actions -> ``action.<key>`` chunks (relative keys made absolute with
+the observed state), seeded noise, warm-up, synthetic observations."""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from groot_sdk.errors import BackendError, ModalityError
+from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.models.gr00t_n16.loading import load_config, resolve_checkpoint
+from groot_sdk.models.gr00t_n16.processing import (
+    Gr00tN16Processor,
+    N16Inputs,
+    build_processor,
+    read_tags,
+)
+from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
+
+log = logging.getLogger(__name__)
+
+#: ``normalization`` option -> ``use_percentiles`` (None: the checkpoint's processor config)
+NORMALIZATION = {"min_max": False, "q99": True, "percentiles": True}
+
+
+def choose_tag(directory: Path, requested: str | None, spec: Any) -> str:
+    """The option wins; else the only embodiment of processor_config.json; else the spec's."""
+    if requested:
+        return requested
+    tags = read_tags(directory)
+    if len(tags) == 1:
+        return tags[0]
+    spec_tag = getattr(spec, "embodiment_tag", None)
+    if spec_tag in tags:
+        return str(spec_tag)
+    raise ModalityError(
+        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
+    )
+
+
+def synthetic_observation(
+    processor: Gr00tN16Processor, seed: int = 0, batch: int | None = None
+) -> dict[str, Any]:
+    """A plausible observation (random pixels, state inside the statistics) for warm-up/bench."""
+    rng = np.random.default_rng(seed)
+    lead = () if batch is None else (batch,)
+    h, w = processor.camera_size
+    obs: dict[str, Any] = {}
+    for name in processor.metadata.video:
+        obs[f"video.{name}"] = rng.integers(0, 256, (*lead, 1, h, w, 3), dtype=np.uint8)
+    for kd in processor.metadata.state:
+        stats = processor.metadata.statistics["state"].get(kd.key, {})
+        lo = stats.get("min", np.full(kd.dim, -1.0, np.float32))
+        hi = stats.get("max", np.full(kd.dim, 1.0, np.float32))
+        obs[f"state.{kd.key}"] = rng.uniform(lo, hi, (*lead, 1, kd.dim)).astype(np.float32)
+    obs[processor.language_key] = ["pick up the cube"] * (batch or 1)
+    return obs
+
+
+class Gr00tN16Backend(PolicyBackend):
+    """Base of the GR00T N1.6 backends: subclasses implement :meth:`infer`."""
+
+    def __init__(
+        self,
+        spec: Any,
+        checkpoint: str | Path,
+        embodiment_tag: str | None = None,
+        tokenizer: str | Path | None = None,
+        normalization: str | None = None,
+        seed: int | None = None,
+        batched: bool = False,
+        warmup: int = 0,
+        local_files_only: bool | None = None,
+        embodiment_id: int | None = None,
+        camera_size: tuple[int, int] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.directory = resolve_checkpoint(checkpoint, local_files_only=local_files_only)
+        self.config = load_config(self.directory)
+        tag = choose_tag(self.directory, embodiment_tag, spec)
+        tok_dir = (
+            resolve_checkpoint(tokenizer, local_files_only=True) if tokenizer is not None else None
+        )
+        if camera_size is None and spec is not None and getattr(spec, "cameras", None):
+            cam = spec.cameras[0]
+            camera_size = (int(cam.model_height), int(cam.model_width))
+        self.processor = build_processor(
+            self.directory,
+            self.config,
+            tag,
+            tok_dir,
+            embodiment_id=None if embodiment_id is None else int(embodiment_id),
+            camera_size=camera_size,
+        )
+        if normalization not in (None, "checkpoint"):
+            if normalization not in NORMALIZATION:
+                raise ModalityError(
+                    f"normalization '{normalization}' is not one of {sorted(NORMALIZATION)} "
+                    "(GR00T N1.6 normalises per its processor_config.json)"
+                )
+            self.processor.use_percentiles = NORMALIZATION[str(normalization)]
+        self.seed = None if seed is None else int(seed)
+        self.batched = bool(batched)
+        self._rng = np.random.default_rng(self.seed)
+        self.warmup_calls = int(warmup)
+
+    @property
+    def layout(self) -> ModalityLayout:
+        return self.processor.layout
+
+    @property
+    def noise_shape(self) -> tuple[int, int]:
+        return (self.processor.model_horizon, self.processor.max_action_dim)
+
+    def noise(self, batch: int) -> np.ndarray:
+        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
+        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
+        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
+
+    def image_mask(self, inputs: N16Inputs) -> np.ndarray:
+        token = int(self.config.eagle_config["image_token_index"])
+        return (inputs.input_ids == token).astype(np.int64)
+
+    @abstractmethod
+    def infer(self, inputs: N16Inputs, noise: np.ndarray) -> np.ndarray:
+        """Normalised actions (B, model horizon, max_action_dim)."""
+
+    def synthetic_observation(self, seed: int = 0) -> dict[str, Any]:
+        """An observation this backend accepts (``groot benchmark``)."""
+        return synthetic_observation(self.processor, seed, 1 if self.batched else None)
+
+    def _run(self, inputs: N16Inputs) -> list[dict[str, np.ndarray]]:
+        batch = inputs.state.shape[0]
+        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
+        if not np.isfinite(actions).all():
+            raise BackendError("GR00T N1.6 produced non-finite actions")
+        return self.processor.decode(actions, inputs.raw_state)
+
+    def get_action(self, observation: Observation) -> ActionChunk:
+        chunks = self._run(self.processor(observation, batched=self.batched))
+        if not self.batched:
+            return chunks[0]
+        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
+
+    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
+        """Several unbatched observations in one forward pass."""
+        return self._run(self.processor.collate(observations))
+
+    def warm_up(self, calls: int | None = None) -> None:
+        n = self.warmup_calls if calls is None else calls
+        if n <= 0:
+            return
+        inputs = self.processor(synthetic_observation(self.processor))
+        for _ in range(n):
+            self.infer(inputs, self.noise(1))
+        log.info("%s warmed up (%d calls)", type(self).__name__, n)
