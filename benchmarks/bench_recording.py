@@ -2,8 +2,13 @@
 224x224 camera at 30 fps (goal >= 10x), and what an add_step costs the control loop.
 
 Rows:
+* ``loop 100 Hz``     a 100 Hz control loop (fixed numpy work per tick) with add_step every tick
+  vs the same loop without recording: per-tick p99 of add_step, of the whole tick and of the
+  wake-up lateness, and their ratio to the loop without recording (a worker thread that holds
+  the GIL while encoding shows up as ticks stalled behind it)
 * ``recorder``        the full path: add_step -> queue -> H.264 encode -> parquet -> commit
 * ``recorder noise``  the same with random-noise frames (the encoder's worst case)
+* ``recorder process`` the full path with the process worker (shared-memory ring)
 * ``writer only``     the same dataset written synchronously (no queue, no worker thread)
 * ``encode only``     the baseline measured in the same run: PyAV encoding alone, no recorder
 
@@ -57,13 +62,15 @@ def scene_frames(n: int) -> np.ndarray:
     return out
 
 
-def run_recorder(root: Path, frames: np.ndarray, steps: int, episode_len: int) -> dict:
+def run_recorder(
+    root: Path, frames: np.ndarray, steps: int, episode_len: int, backend: str = "thread"
+) -> dict:
     spec = bench_spec()
     rng = np.random.default_rng(1)
     states = rng.normal(size=(steps, 7)).astype(np.float32)
     calls = []
     t0 = time.perf_counter()
-    rec = LeRobotRecorder(root, spec, fps=FPS, task="bench", max_pending=10**9)
+    rec = LeRobotRecorder(root, spec, fps=FPS, task="bench", max_pending=steps, backend=backend)
     for k in range(steps):
         if k % episode_len == 0:
             rec.start_episode("bench")
@@ -89,6 +96,63 @@ def run_recorder(root: Path, frames: np.ndarray, steps: int, episode_len: int) -
         "dropped": rec.dropped,
         "mb_per_min": sum(f.stat().st_size for f in root.rglob("*.mp4")) / 1e6 / (steps / FPS / 60),
     }
+
+
+LOOP_HZ = 100.0
+
+
+def _control_work(state: np.ndarray) -> np.ndarray:
+    """What a controller does per tick, roughly (a few small matrix products)."""
+    m = np.outer(state, state)
+    for _ in range(4):
+        m = np.tanh(m @ m * 1e-3)
+    return m.sum(0)
+
+
+def run_loop(
+    root: Path | None, frames: np.ndarray, ticks: int, episode_len: int, backend: str = "thread"
+) -> dict:
+    """A 100 Hz loop; with ``root``, it records every tick (at 100 fps) into a dataset there
+    through the ``backend`` worker."""
+    spec = bench_spec()
+    rng = np.random.default_rng(3)
+    states = rng.normal(size=(ticks, 7)).astype(np.float32)
+    rec = (
+        LeRobotRecorder(root, spec, fps=LOOP_HZ, max_pending=4096, backend=backend)
+        if root
+        else None
+    )
+    add, tick, late = [], [], []
+    period = 1.0 / LOOP_HZ
+    t_next = time.perf_counter() + period
+    for k in range(ticks):
+        while (d := t_next - time.perf_counter()) > 0:
+            time.sleep(d)
+        t0 = time.perf_counter()
+        late.append(t0 - t_next)
+        _control_work(states[k])
+        a0 = time.perf_counter()
+        if rec is not None:
+            if k % episode_len == 0:
+                rec.start_episode("bench")
+            rec.add_step({"front": frames[k % len(frames)]}, states[k], states[k], k / LOOP_HZ)
+            if k % episode_len == episode_len - 1:
+                rec.end_episode(True)
+        a1 = time.perf_counter()
+        add.append(a1 - a0)
+        tick.append(a1 - t0)
+        t_next += period
+    if rec is not None:
+        rec.close()
+    ms = {n: np.array(v) * 1e3 for n, v in (("add_step", add), ("tick", tick), ("late", late))}
+    out: dict = {"ticks": ticks, "hz": LOOP_HZ}
+    for name, v in ms.items():
+        out[f"{name}_ms_p50"] = float(np.percentile(v, 50))
+        out[f"{name}_ms_p99"] = float(np.percentile(v, 99))
+        out[f"{name}_ms_max"] = float(v.max())
+    if rec is not None:
+        out["dropped"] = rec.dropped
+    return out
 
 
 def run_writer_only(root: Path, frames: np.ndarray, steps: int, episode_len: int) -> dict:
@@ -121,21 +185,33 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="robot time to record")
     ap.add_argument("--episode-seconds", type=float, default=10.0)
     ap.add_argument("--out", default="out/bench/recording.json")
+    ap.add_argument("--loop-seconds", type=float, default=20.0, help="100 Hz loop duration")
     ap.add_argument("--quick", action="store_true", help="a few seconds: checks it runs")
     args = ap.parse_args()
     if args.quick:
-        args.seconds, args.episode_seconds = 2.0, 1.0
+        args.seconds, args.episode_seconds, args.loop_seconds = 2.0, 1.0, 1.0
     steps = int(args.seconds * FPS)
     episode_len = int(args.episode_seconds * FPS)
     scene = scene_frames(300)
     noise = np.random.default_rng(2).integers(0, 256, (64, SIZE, SIZE, 3), dtype=np.uint8)
     tmp = Path(tempfile.mkdtemp(prefix="bench_rec_"))
+    loop_ticks = int(args.loop_seconds * LOOP_HZ)
     try:
+        loop = {
+            "without recording": run_loop(None, scene, loop_ticks, loop_ticks),
+            "thread worker": run_loop(tmp / "ds_t", scene, loop_ticks, int(LOOP_HZ * 5)),
+            "process worker": run_loop(
+                tmp / "ds_p", scene, loop_ticks, int(LOOP_HZ * 5), backend="process"
+            ),
+        }
         results = {
             "encode only": run_encode_only(tmp / "enc.mp4", scene, steps),
             "writer only": run_writer_only(tmp / "ds_sync", scene, steps, episode_len),
             "recorder": run_recorder(tmp / "ds", scene, steps, episode_len),
             "recorder noise": run_recorder(tmp / "ds_noise", noise, steps, episode_len),
+            "recorder process": run_recorder(
+                tmp / "ds_proc", scene, steps, episode_len, backend="process"
+            ),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -160,6 +236,26 @@ def main() -> None:
             f"{name:<16}{r['wall_s']:>8.2f}{r['realtime_x']:>13.1f}{r['fps']:>10.0f}"
             f"{r['vs_encode_only']:>13.2f}{lat:>26}{r.get('dropped', '-'):>9}"
         )
+    print(f"\n{LOOP_HZ:g} Hz control loop, {args.loop_seconds:g} s (add_step every tick):")
+    print(f"{'loop':<20}{'add_step p50/p99 ms':>21}{'tick p50/p99 ms':>18}{'late p50/p99 ms':>18}")
+    for name, r in loop.items():
+        print(
+            f"{name:<20}{r['add_step_ms_p50']:>10.3f}/{r['add_step_ms_p99']:<10.3f}"
+            f"{r['tick_ms_p50']:>8.3f}/{r['tick_ms_p99']:<9.3f}"
+            f"{r['late_ms_p50']:>8.3f}/{r['late_ms_p99']:<9.3f}"
+        )
+    base_loop = loop["without recording"]
+    ratios = {
+        f"{w} {m}_p99_ratio": loop[w][f"{m}_ms_p99"] / max(base_loop[f"{m}_ms_p99"], 1e-9)
+        for w in ("thread worker", "process worker")
+        for m in ("tick", "late")
+    }
+    for w in ("thread worker", "process worker"):
+        print(
+            f"p99 {w} / without recording: tick {ratios[f'{w} tick_p99_ratio']:.2f}x, "
+            f"wake-up lateness {ratios[f'{w} late_p99_ratio']:.2f}x, "
+            f"dropped {loop[w]['dropped']}"
+        )
     goal = results["recorder"]["realtime_x"]
     print(f"goal >= 10x real time: {'met' if goal >= 10 else 'NOT met'} ({goal:.1f}x)")
     out = Path(args.out)
@@ -169,7 +265,7 @@ def main() -> None:
         "camera": f"{SIZE}x{SIZE}", "fps": FPS, "robot_seconds": args.seconds,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine()},
-        "goal_realtime_x": 10, "results": results,
+        "goal_realtime_x": 10, "results": results, "loop_100hz": {**loop, **ratios},
     }, indent=2))  # fmt: skip
     print(f"wrote {out}")
 

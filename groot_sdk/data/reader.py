@@ -1,4 +1,5 @@
-"""Read a LeRobot v2.1 dataset's metadata and episode columns as numpy arrays (no pandas).
+"""Read a LeRobot v2.1 or v3.0 dataset's metadata and episode columns as numpy arrays (no
+pandas).
 
 The metadata passes through :mod:`groot_sdk.data.schema` first; a bad field or unreadable
 file is a one-line :class:`DatasetError` naming it.
@@ -70,7 +71,11 @@ def read_meta_json(root: Path, name: str) -> Any:
 
 
 class Dataset:
-    """The metadata of a v2.1 dataset plus per-episode access to its files."""
+    """The metadata of a v2.1 or v3.0 dataset plus per-episode access to its files.
+
+    ``episodes`` are the v2.1 ``episodes.jsonl`` rows (for v3.0: ``episode_index``, ``tasks``,
+    ``length`` and the extra columns of ``meta/episodes``); ``v30`` is set for v3.0.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -83,7 +88,12 @@ class Dataset:
         info_path = self.root / L.INFO
         if not info_path.exists():
             raise DatasetError(f"{self.root}: no meta/info.json (not a LeRobot dataset?)")
-        parsed = parse_info(read_meta_json(self.root, L.INFO), need_version=L.CODEBASE_VERSION)
+        doc = read_meta_json(self.root, L.INFO)
+        self.v30: Any = None
+        if isinstance(doc, dict) and str(doc.get("codebase_version", "")).startswith("v3"):
+            self._open_v30(doc)
+            return
+        parsed = parse_info(doc, need_version=L.CODEBASE_VERSION)
         self.info: dict[str, Any] = parsed.raw
         self.layout = L.DatasetLayout(
             self.root, parsed.chunks_size, parsed.data_path, parsed.video_path or L.VIDEO_PATH
@@ -102,6 +112,31 @@ class Dataset:
                 raise DatasetError(f"{L.MODALITY}: must be a JSON object")
             self.modality = doc
 
+    def _open_v30(self, doc: dict[str, Any]) -> None:
+        from groot_sdk.data import v30
+
+        info = v30.parse_info_v30(doc)
+        self.info = info
+        self.features = info["features"]
+        self.fps = float(info["fps"])
+        self.v30 = v30.V30Index(self.root, info)
+        self.layout = L.DatasetLayout(self.root)  # v2.1 paths; v3.0 files go through v30
+        self.episodes = [
+            {k: v for k, v in r.items() if "/" not in k and not k.startswith("dataset_")}
+            for r in self.v30.rows
+        ]
+        self.tasks = v30.read_tasks(self.root)
+        self.modality = None
+        if (self.root / L.MODALITY).exists():
+            mod = read_meta_json(self.root, L.MODALITY)
+            if not isinstance(mod, dict):
+                raise DatasetError(f"{L.MODALITY}: must be a JSON object")
+            self.modality = mod
+
+    @property
+    def version(self) -> str:
+        return str(self.info.get("codebase_version", ""))
+
     @property
     def video_keys(self) -> list[str]:
         return [k for k, f in self.features.items() if f.get("dtype") == "video"]
@@ -111,6 +146,8 @@ class Dataset:
         return [int(e["episode_index"]) for e in self.episodes]
 
     def episode(self, index: int, columns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        if self.v30 is not None:
+            return self.v30.episode(index, columns)
         path = self.layout.data_file(index)
         if not path.exists():
             raise DatasetError(f"{self.layout.rel(path)}: missing (episode {index})")

@@ -95,6 +95,14 @@ def validate(
     progress: Callable[[Any], Any] | None = None,
 ) -> Report:
     """Validate ``root``; ``spec`` adds the checks against an embodiment."""
+    from groot_sdk.data.v30 import validate_v30, version_of
+
+    try:
+        v3 = version_of(root).startswith("v3")
+    except L.DatasetError:
+        v3 = False  # reported by the v2.1 checks below
+    if v3:  # LeRobot v3.0: many episodes per file
+        return validate_v30(Path(root), spec, check_videos, Report(Path(root)))
     return _Validator(Path(root), spec, check_videos).run(progress)
 
 

@@ -68,6 +68,8 @@ class PendingEpisode:
         self._encoders: dict[str, VideoEncoder] = {}
         self._samples: dict[str, list[np.ndarray]] = {}
         self._stride: dict[str, int] = {}
+        #: videos taken over already encoded (key -> frames, their stats or None)
+        self._adopted: dict[str, tuple[int, dict[str, Any] | None]] = {}
 
     def add_frame(self, key: str, image: np.ndarray) -> None:
         """Encode the next frame of video feature ``key`` (uint8 (H, W, 3) RGB)."""
@@ -92,9 +94,45 @@ class PendingEpisode:
                 self._samples[key] = samples[::2]
                 self._stride[key] *= 2
 
+    def adopt_video(
+        self, key: str, path: Path, frames: int, stats: Mapping[str, Any] | None = None
+    ) -> None:
+        """Use an already encoded mp4 of ``frames`` frames for ``key`` (copied, not re-encoded:
+        conversions, merges and splits keep every frame bit for bit). ``stats``: its image
+        statistics (LeRobot's per-channel form); None samples frames from the file."""
+        feat = self.writer.features.get(key)
+        if feat is None or feat.get("dtype") != "video":
+            raise DatasetError(f"episode {self.index}: '{key}' is not a video feature")
+        if key in self._encoders or key in self._adopted:
+            raise DatasetError(f"episode {self.index}: video '{key}' was already given")
+        shutil.copyfile(path, self.dir / f"{key}.mp4")
+        self._adopted[key] = (int(frames), dict(stats) if stats is not None else None)
+
     def frames(self, key: str) -> int:
+        if key in self._adopted:
+            return self._adopted[key][0]
         enc = self._encoders.get(key)
         return 0 if enc is None else enc.frames
+
+    def adopted_stats(self, length: int) -> dict[str, dict[str, np.ndarray]]:
+        """Image statistics of the adopted videos (given, or from sampled decoded frames)."""
+        from groot_sdk.data.stats import image_stats, sample_indices
+        from groot_sdk.data.video import iter_frames
+
+        out = {}
+        for key, (_, given) in self._adopted.items():
+            if given is not None:
+                out[key] = {s: np.asarray(v) for s, v in given.items()}
+                continue
+            keep = set(sample_indices(length))
+            samples = [
+                img[::4, ::4]
+                for k, (_, img) in enumerate(iter_frames(self.dir / f"{key}.mp4"))
+                if k in keep
+            ]
+            if samples:
+                out[key] = image_stats(samples, length)
+        return out
 
     def close_videos(self) -> None:
         for enc in self._encoders.values():
@@ -484,6 +522,7 @@ class DatasetWriter:
         pending.close_videos()
         numeric = {k: v for k, v in all_cols.items() if self.features[k]["dtype"] != "string"}
         stats = episode_stats(numeric, pending._samples)
+        stats.update(pending.adopted_stats(length))
         # files into place: videos, then data; the metadata below is the commit point. A file
         # already at a destination is not ours to overwrite: it goes to the quarantine.
         targets = [

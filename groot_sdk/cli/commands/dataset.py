@@ -1,4 +1,5 @@
-"""groot dataset: validate, convert, summarise and plot LeRobot v2.1 datasets for GR00T."""
+"""groot dataset: validate, convert, merge, split, share, summarise and plot LeRobot v2.1 and
+v3.0 datasets for GR00T."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _spec(embodiment: str | None):
 
 @click.group("dataset")
 def command() -> None:
-    """LeRobot v2.1 datasets with GR00T's meta/modality.json."""
+    """LeRobot v2.1 and v3.0 datasets with GR00T's meta/modality.json."""
 
 
 @command.command("validate")
@@ -57,40 +58,139 @@ def validate_cmd(root: Path, embodiment: str | None, no_videos: bool, as_json: b
         raise SystemExit(1)
 
 
+FORMAT = click.Choice(["v2.1", "v3.0"])
+
+
+def _report(dst: Path, spec, what: str) -> None:
+    """Validate the result, print its problems and a one-line verdict; exit 1 when invalid."""
+    from groot_sdk.data.validate import validate
+
+    report = validate(dst, spec)
+    for p in report.problems:
+        click.echo(str(p), err=True)
+    click.echo(
+        f"{dst}: {what}{report.episodes} episodes, {report.frames} frames "
+        f"({'valid' if report.ok else 'INVALID'})"
+    )
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _modality(spec):
+    if spec is None:
+        return None
+    from groot_sdk.modality import modality_json
+
+    return modality_json(spec)
+
+
 @command.command("convert")
 @click.argument("src", type=click.Path(exists=True, path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
 @click.option(
-    "--from", "source", type=click.Choice(["npz", "lerobot-v3"]), required=True,
-    help="Layout of SRC: a folder of .npz episodes, or a LeRobot v3.0 dataset.",
+    "--from", "source", type=click.Choice(["npz", "lerobot-v3"]),
+    help="npz: a folder of .npz episodes; lerobot-v3: a LeRobot v3.0 dataset, re-encoded to "
+    "H.264 v2.1 (the older path). Without it SRC is a LeRobot dataset of either format.",
+)  # fmt: skip
+@click.option(
+    "--to", "to", type=FORMAT,
+    help="Output format (default: v2.1 for --from, else the other format). Videos are "
+    "stream-copied, never re-encoded, between v2.1 and v3.0.",
 )  # fmt: skip
 @click.option("--embodiment", "-e", help="The robot (required for npz; names modality.json).")
 @click.option("--fps", type=float, help="npz: frame rate (default: from timestamps, else spec).")
 @click.option("--task", default="", help="npz: task text for files without a 'task' entry.")
 @click.option("--overwrite", is_flag=True, help="Write into DST even if it holds a dataset.")
-def convert_cmd(src, dst, source, embodiment, fps, task, overwrite) -> None:
-    """Convert SRC into a LeRobot v2.1 dataset at DST, then validate it."""
+def convert_cmd(src, dst, source, to, embodiment, fps, task, overwrite) -> None:
+    """Convert SRC into a LeRobot dataset at DST (v2.1 or v3.0), then validate it."""
+    import shutil
+
+    from groot_sdk.data import merge, v30
     from groot_sdk.data.convert import convert_npz, convert_v3
-    from groot_sdk.data.validate import validate
 
     spec = _spec(embodiment)
     if source == "npz":
         if spec is None:
             raise click.UsageError("--from npz needs --embodiment (the state/action layout)")
-        w = convert_npz(
-            src, dst, spec, fps=fps, task=task, overwrite=overwrite, progress=_progress("convert")
-        )
+        if to == "v3.0":
+            merge._prepare_out(dst, overwrite)
+            stage = v30.staging_dir(dst)
+            shutil.rmtree(stage, ignore_errors=True)
+            convert_npz(src, stage, spec, fps=fps, task=task, progress=_progress("convert"))
+            v30.pack(stage, dst)
+            shutil.rmtree(stage)
+        else:
+            convert_npz(
+                src, dst, spec, fps=fps, task=task, overwrite=overwrite,
+                progress=_progress("convert"),
+            )  # fmt: skip
+    elif source == "lerobot-v3" and to in (None, "v2.1"):
+        convert_v3(src, dst, spec, overwrite=overwrite, progress=_progress("convert"))
     else:
-        w = convert_v3(src, dst, spec, overwrite=overwrite, progress=_progress("convert"))
-    report = validate(dst, spec)
-    for p in report.problems:
-        click.echo(str(p), err=True)
-    click.echo(
-        f"{dst}: {w.num_episodes} episodes, {w.total_frames} frames "
-        f"({'valid' if report.ok else 'INVALID'})"
-    )
-    if not report.ok:
-        raise SystemExit(1)
+        if to is None:
+            to = "v2.1" if v30.version_of(src).startswith("v3") else "v3.0"
+        merge.convert(
+            src, dst, to, overwrite=overwrite, modality=_modality(spec),
+            progress=_progress("convert"),
+        )  # fmt: skip
+    _report(dst, spec, "")
+
+
+@command.command("merge")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument(
+    "sources",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--format", "fmt", type=FORMAT, help="Output format (default: the first source's).")
+@click.option("--embodiment", "-e", help="Write this robot's modality.json (when sources differ).")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+def merge_cmd(out: Path, sources: tuple[Path, ...], fmt, embodiment, overwrite) -> None:
+    """Merge datasets (e.g. several recording days) into OUT: episodes, tasks and videos
+    renumbered in the order given, statistics recomputed."""
+    from groot_sdk.data.merge import merge
+
+    spec = _spec(embodiment)
+    merge(out, list(sources), fmt=fmt, overwrite=overwrite, modality=_modality(spec),
+          progress=_progress("merge"))  # fmt: skip
+    _report(out, spec, f"merged {len(sources)} datasets: ")
+
+
+@command.command("drop-episodes")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--episodes", "-n", required=True, help="Indices to drop, e.g. 3,7-9.")
+@click.option("--format", "fmt", type=FORMAT, help="Output format (default: SRC's).")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+def drop_cmd(src: Path, out: Path, episodes: str, fmt, overwrite) -> None:
+    """Copy SRC to OUT without the given (bad) episodes; renumbered, statistics recomputed."""
+    from groot_sdk.data.merge import drop_episodes, parse_episodes
+
+    drop = parse_episodes(episodes)
+    drop_episodes(src, out, drop, fmt=fmt, overwrite=overwrite, progress=_progress("copy"))
+    _report(out, None, f"dropped {len(drop)}: ")
+
+
+@command.command("split")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_a", type=click.Path(path_type=Path))
+@click.argument("out_b", type=click.Path(path_type=Path))
+@click.option("--episodes", "-n", help="Episodes for OUT_A, e.g. 0-39; the rest go to OUT_B.")
+@click.option("--fraction", type=float, help="The first FRACTION of episodes go to OUT_A.")
+@click.option("--format", "fmt", type=FORMAT, help="Output format (default: SRC's).")
+@click.option("--overwrite", is_flag=True, help="Replace datasets already at OUT_A/OUT_B.")
+def split_cmd(src, out_a, out_b, episodes, fraction, fmt, overwrite) -> None:
+    """Split SRC into two datasets (e.g. train/validation), each renumbered from 0 with its
+    own statistics."""
+    from groot_sdk.data.merge import parse_episodes, split
+
+    chosen = parse_episodes(episodes) if episodes is not None else None
+    split(src, out_a, out_b, episodes=chosen, fraction=fraction, fmt=fmt, overwrite=overwrite,
+          progress=_progress("split"))  # fmt: skip
+    _report(out_a, None, "")
+    _report(out_b, None, "")
 
 
 @command.command("stats")
