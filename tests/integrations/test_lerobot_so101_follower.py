@@ -20,7 +20,11 @@ pytest.importorskip("groot_sdk_so101")
 
 from groot_sdk_so101.feetech import protocol as p
 from groot_sdk_so101.feetech.sim import SimulatedFeetechBus
-from lerobot.robots.so101_follower import SO101Follower, SO101FollowerConfig
+
+try:  # lerobot 0.3.3
+    from lerobot.robots.so101_follower import SO101Follower, SO101FollowerConfig
+except ImportError:  # lerobot 0.4: one module for the SO-100 and SO-101 followers
+    from lerobot.robots.so_follower import SO101Follower, SO101FollowerConfig
 
 from groot_sdk.deploy import DeployConfig, RealtimeDeployer
 from groot_sdk.integrations.lerobot import embodiment_from_lerobot

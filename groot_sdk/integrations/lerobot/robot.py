@@ -1,20 +1,24 @@
 """An SDK embodiment as a LeRobot ``Robot`` (``--robot.type=groot_sdk``).
 
-LeRobot 0.3.3 has no third-party discovery: ``make_robot_from_config`` is a fixed list of
-its own robots, so ``lerobot-record --robot.type=groot_sdk`` cannot build this class. What
-0.3.3 does offer is the draccus choice registry: importing this module registers the config
-type, and ``GrootRobot(GrootRobotConfig(...))`` plugs into LeRobot's Python API (record loop,
-``LeRobotDataset``, ``hw_to_dataset_features``).
+LeRobot >= 0.4 imports installed distributions named ``lerobot_robot_*`` before parsing its
+command line; ``plugins/lerobot-robot-groot-sdk`` is one, importing this module registers the
+config type, and LeRobot's device factory finds :class:`GrootRobot` beside it, so
+``lerobot-record --robot.type=groot_sdk`` works. LeRobot 0.3.3 has no such discovery (its
+``make_robot_from_config`` is a fixed list): there, ``GrootRobot(GrootRobotConfig(...))`` plugs
+into LeRobot's Python API (record loop, ``LeRobotDataset``, ``hw_to_dataset_features``).
 
 Features follow LeRobot's convention: ``{joint}.pos`` floats (SDK units: rad or m) and one
 ``(height, width, 3)`` uint8 RGB image per camera. ``send_action`` goes through the SDK's
-safety filter (finite check, joint limits, ``velocity_limit`` per ``1 / fps``) and returns
-what was actually sent, as LeRobot's own robots do.
+safety filter (finite check, joint limits, ``velocity_limit`` per ``1 / fps``; on hardware,
+also per the measured time since the previous command when that is shorter, so a host
+calling faster than ``fps`` cannot move a joint faster than its limit) and returns what was
+actually sent, as LeRobot's own robots do.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +34,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in the venv without lerobot
     raise GrootError(
         "'lerobot' is needed for groot_sdk.integrations.lerobot.GrootRobot but is not "
-        "installed: pip install 'lerobot==0.3.3'"
+        "installed: pip install 'lerobot>=0.4.4' lerobot_robot_groot_sdk (or lerobot==0.3.3)"
     ) from exc
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,7 @@ class GrootRobot(Robot):
         self.spec = embodiment.spec
         self._safety = SafetyFilter(self.spec, 1.0 / config.fps)
         self._last: np.ndarray | None = None
+        self._last_time: float | None = None
         self._connected = False
 
     # -- features -------------------------------------------------------------------------
@@ -106,6 +111,7 @@ class GrootRobot(Robot):
             self.embodiment.episodic.reset(self.config.seed)
         self.embodiment.enable()
         self._last = None
+        self._last_time = None
         self._connected = True
 
     @property
@@ -154,9 +160,23 @@ class GrootRobot(Robot):
         if previous is None:
             previous = self.embodiment.read_joints().position
         sent = self._safety(target, previous)
+        now = time.monotonic()
+        if not self.config.sim and self._last_time is not None:
+            sent = self._measured_bound(sent, previous, now - self._last_time)
         self.embodiment.write(sent)
         self._last = sent
+        self._last_time = now
         return {k: float(v) for k, v in zip(keys, sent)}
+
+    def _measured_bound(self, sent: np.ndarray, previous: np.ndarray, elapsed: float) -> np.ndarray:
+        """Scale the per-call step bound by ``elapsed * fps`` when calls come faster than
+        ``fps`` (a simulator keeps its own time, so this applies to hardware only)."""
+        frac = elapsed * self.config.fps
+        if not frac < 1.0:  # on time or late (NaN cannot widen the bound)
+            return sent
+        step = self._safety.max_step * max(frac, 0.0)
+        delta = np.asarray(sent, np.float64) - previous
+        return (previous + np.clip(delta, -step, step)).astype(np.float32)
 
 
 __all__ = ["TYPE_NAME", "GrootRobot", "GrootRobotConfig"]
