@@ -35,6 +35,9 @@ class TeleopSession:
     recorder (or any :class:`StepRecorder`), None to teleoperate without recording;
     ``view``: a step/status listener (the live view); ``say``: the prompt printer."""
 
+    #: takes end on the operator's keys, never after a simulator's own episode length
+    max_steps = None
+
     def __init__(
         self,
         robot: Embodiment,
@@ -89,6 +92,14 @@ class TeleopSession:
         return report
 
     # -- Episodic (the deployer's view of the robot's episodes) --------------------------------
+    def __getattr__(self, name: str) -> Any:
+        """The simulator's own API (e.g. a humanoid's base position) stays reachable through
+        ``robot.episodic`` while the session stands in for it."""
+        inner = self.__dict__.get("inner")
+        if inner is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(inner, name)
+
     def reset(self, seed: int | None = None) -> None:
         if self.inner is not None:
             self.inner.reset(seed=seed)

@@ -87,6 +87,45 @@ def test_leader_drives_sim_follower_and_records_two_episodes(tmp_path, so101_spe
         assert rms < 0.1, f"follower RMS tracking error {rms:.3f} rad"
 
 
+@pytest.mark.timeout(300)
+def test_leader_drives_fake_hardware_follower(tmp_path, so101_spec):
+    """Without --sim, --fake-hardware puts the follower on a simulated STS3215 bus too (a
+    second pty): the same driver as on the robot, the wall-clock velocity bound of real
+    hardware, real time. The commands are the leader's to the tick; the follower's servos
+    track them."""
+    spec = so101_spec
+    leader = _leader_trajectory(spec, 120)
+    (tmp_path / "leader.json").write_text(json.dumps(leader.tolist()))
+    keys = [{"t": 0.1, "key": "space"}, {"t": 1.0, "key": "enter"}]
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+    ds = tmp_path / "ds"
+    result = _invoke(
+        "teleop", "-e", "so101", "--device", "leader", "--fake-hardware", "--record", ds,
+        "--device-opt", f"script={tmp_path / 'leader.json'}",
+        "--input-script", tmp_path / "keys.json", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["hardware_velocity_clock"] == "measured"
+    assert report["teleop"]["saved"] == 1 and report["safety_stops"] == 0
+
+    from groot_sdk.data.reader import Dataset
+    from groot_sdk.data.validate import validate
+
+    assert validate(ds, spec).ok
+    ep = Dataset(ds).episode(0, ["observation.state", "action"])
+    state, action = np.stack(ep["observation.state"]), np.stack(ep["action"])
+    errs = [
+        np.abs(action - leader[o : o + len(action)]).max() for o in range(len(leader) - len(action))
+    ]
+    assert min(errs) <= TICK
+    rms = min(
+        float(np.sqrt(((state[lag:] - action[: len(action) - lag]) ** 2).mean()))
+        for lag in range(4)
+    )
+    assert rms < 0.1, f"follower RMS tracking error {rms:.3f} rad"
+
+
 def _fetch_reach_script(seed):
     """Key presses that move Fetch's gripper from its start to the goal of episode ``seed``,
     computed from the simulator's own start state (as an operator looking at it would) and

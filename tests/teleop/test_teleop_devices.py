@@ -197,3 +197,40 @@ def test_unknown_device_names_the_devices():
     inp = TeleopInput(ScriptedInput([]))
     with pytest.raises(BackendError, match="has no device 'leader'; devices: keyboard, gamepad"):
         build_policy(entry, "leader", inp)
+
+
+@pytest.mark.timeout(300)
+def test_bhl_walks_forward_while_w_is_held():
+    """BHL's published walker in simulation, the keyboard as its velocity command: holding
+    'w' for 4 s walks it forward; without a key it stands (the same session otherwise)."""
+    pytest.importorskip("onnxruntime", reason="BHL's walker is an ONNX policy")
+    pytest.importorskip("mujoco", reason="the BHL simulator")
+    from groot_sdk.deploy import DeployConfig
+    from groot_sdk.policy.factory import make_backend
+    from groot_sdk.teleop.factory import build_policy
+    from groot_sdk.teleop.session import TeleopSession
+
+    entry = get_registry().embodiment("bhl")
+
+    def walk(keys):
+        events = [InputEvent(0.0, "key", "space"), *keys, InputEvent(4.5, "key", "enter")]
+        inp = TeleopInput(ScriptedInput(events))
+        policy = build_policy(
+            entry, "keyboard", inp, locomotion=make_backend("onnx-rl", entry.spec)
+        )
+        robot = entry.make_sim(seed=0, render=False)
+        config = DeployConfig(rate_hz=0, seed=0, hardware=False)
+        session = TeleopSession(robot, policy, inp, config, say=lambda m: None)
+        with robot:
+            start = robot.episodic.base_position()
+            report = session.run()
+            moved = robot.episodic.base_position() - start
+        policy.close()
+        assert report.safety_stops == 0 and report.extra["teleop"]["saved"] == 1
+        assert not report.extra.get("failed_episodes"), "the robot fell"
+        return moved
+
+    forward = walk([InputEvent(0.5, "key", "w", 1.0)])
+    still = walk([])
+    assert forward[0] > 0.4, forward
+    assert abs(still[0]) < 0.15, still
