@@ -205,6 +205,33 @@ def test_groot_robot_send_action_goes_through_the_safety_filter(groot_robot):
         groot_robot.send_action({**far, "nan.pos": 0.0})
 
 
+def test_groot_robot_on_hardware_bounds_each_step_by_the_measured_time(tmp_path, monkeypatch):
+    """``sim=False``: a host calling ``send_action`` faster than ``fps`` (here 10 ms apart at a
+    configured 10 fps) moves each joint by at most ``velocity_limit * 10 ms``, not per 1/fps."""
+    if "MUJOCO_GL" not in os.environ:
+        monkeypatch.setenv("MUJOCO_GL", "egl")
+    from groot_sdk.integrations.lerobot import robot as robot_module
+    from groot_sdk.plugins import get_registry
+
+    sim = get_registry().embodiment("so101").make_sim(scene=_scene())
+    robot = GrootRobot(
+        GrootRobotConfig(calibration_dir=tmp_path / "calib", sim=False, fps=10.0), embodiment=sim
+    )
+    clock = iter([100.0, 100.01, 100.02])
+    monkeypatch.setattr(robot_module.time, "monotonic", lambda: next(clock))
+    vmax = np.array([j.velocity_limit for j in robot.spec.joints])
+    robot.connect()
+    try:
+        far = {f"{j}.pos": 100.0 for j in robot.spec.joint_names}
+        first = np.array(list(robot.send_action(far).values()))  # one 1/fps step from rest
+        second = np.array(list(robot.send_action(far).values()))
+        assert np.allclose(
+            second - first, np.minimum(vmax * 0.01, np.array(robot.spec.upper) - first), atol=1e-5
+        )
+    finally:
+        robot.disconnect()
+
+
 def test_lerobot_records_and_reads_an_episode_from_groot_robot(groot_robot, tmp_path, monkeypatch):
     """LeRobot's Python API for what ``lerobot-record`` does: features, frames, episode."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
