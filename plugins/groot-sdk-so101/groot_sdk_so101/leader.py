@@ -2,7 +2,7 @@
 
 Same bus and protocol as the follower (``feetech.bus``), its own calibration file (LeRobot's
 format, ``$GROOT_CALIBRATION_DIR/so101_leader/<id>.json``; record one with ``groot
-calibrate so101 --hw calibration=...`` on the leader's port). Each leader joint is read in
+calibrate so101 --port LEADER_PORT -o FILE``). Each leader joint is read in
 radians (0 = the middle of its recorded range, like the follower) and mapped joint by joint,
 by name, onto the follower's spec, clipped to the follower's limits. The gripper is mapped
 by range: the leader's recorded gripper range (closed..open) onto the follower's gripper
@@ -236,7 +236,7 @@ def make_leader(
         if not path.is_file():
             raise SpecError(
                 f"no SO-101 leader calibration at {path}: run `groot calibrate so101 --port "
-                f"LEADER_PORT --hw output={path}` (or pass --device-opt calibration=PATH)"
+                f"LEADER_PORT -o {path}` (or pass --device-opt calibration=PATH)"
             )
         cal = Calibration.load(path)
     if script is not None and not fake:
