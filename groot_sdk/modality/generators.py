@@ -13,8 +13,9 @@ from typing import Any
 from groot_sdk.errors import ModalityError
 from groot_sdk.spec import EmbodimentSpec, GroupKind, Representation
 
-#: (max_state_dim, max_action_dim) of each model version, as released.
-MODEL_LIMITS: dict[str, tuple[int, int]] = {"n1.5": (64, 32)}
+#: (max_state_dim, max_action_dim) of each model version, as released (GR00T-N1.5-3B,
+#: GR00T-N1.6-3B; an N1.6 state key with sin/cos encoding counts twice).
+MODEL_LIMITS: dict[str, tuple[int, int]] = {"n1.5": (64, 32), "n1.6": (128, 128)}
 
 ANNOTATION_ORIGINAL_KEY = "task_index"
 
@@ -57,7 +58,7 @@ def _check_limits(spec: EmbodimentSpec, model: str) -> None:
         raise ModalityError(
             f"{spec.name}: action is {spec.action_dim}-D but GR00T {model.upper()} takes at "
             f"most {max_action} (max_action_dim); reduce the action layout (e.g. actuated hand "
-            "DOF only) or target N1.6"
+            "DOF only)" + (" or target N1.6" if model == "n1.5" else "")
         )
 
 
@@ -103,6 +104,7 @@ def n16_modality_config(spec: EmbodimentSpec) -> dict[str, Any]:
     """An N1.6 modality config: one embodiment's ``{modality: ModalityConfig}`` map, the value
     ``parse_modality_configs`` reads under an embodiment tag (``processor_config.json``'s
     ``modality_configs[tag]``) and ``ModalityConfig(**config)`` reads per modality."""
+    _check_limits(spec, "n1.6")
     action_configs = [
         {
             "rep": N16_REP[g.representation],
