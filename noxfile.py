@@ -45,6 +45,20 @@ def tests(session: nox.Session) -> None:
         "python", "plugins/groot-sdk-g1-inspire/tests/dds010_venv.py", ".nox/g1-cyclonedds-0.10",
         success_codes=[0, 3],
     )  # fmt: skip
+    # GR00T N1.7 parity reference: LeRobot 0.6.1's policy code and the diffusers its DiT is
+    # built on, unpacked without dependencies (lerobot 0.6 wants Python >= 3.12 and pins that
+    # clash); tests/models/test_gr00t_n17.py imports its modules from there by path
+    ref = os.path.abspath(".nox/lerobot-0.6.1-n17")
+    if not os.path.isdir(os.path.join(ref, "lerobot", "policies", "groot")):
+        wheels = os.path.join(ref, "wheels")
+        session.run(
+            "python", "-m", "pip", "download", "--no-deps", "--ignore-requires-python",
+            "--only-binary=:all:", "-d", wheels, "lerobot==0.6.1", "diffusers==0.42.1",
+            "requests", "urllib3", "certifi", "charset-normalizer",
+        )  # fmt: skip
+        for wheel in glob.glob(os.path.join(wheels, "*.whl")):
+            shutil.unpack_archive(wheel, ref, "zip")
+    session.env["GROOT_N17_REFERENCE"] = ref
     session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     # two workers: the suite is CPU-bound and CI has 2 cores (`-- -n 0` runs it serially)
     workers = ["-n", os.environ.get("GROOT_TEST_WORKERS", "2")]

@@ -252,8 +252,8 @@ def relative_eef_to_absolute(action: np.ndarray, reference: np.ndarray) -> np.nd
     """(T, 9) xyz+rot6d deltas in the reference pose's frame -> absolute poses (T, 9)."""
     action = np.asarray(action, np.float64)
     reference = np.asarray(reference, np.float64)
-    r_ref = _rot6d_to_matrix(reference)
-    r_rel = _rot6d_to_matrix(action)
+    r_ref = _rot6d_to_matrix(reference[3:9])
+    r_rel = _rot6d_to_matrix(action[:, 3:9])
     rot = r_ref[None] @ r_rel
     pos = reference[:3][None] + action[:, :3] @ r_ref.T
     return np.concatenate([pos, rot[:, :2, :].reshape(-1, 6)], axis=-1).astype(np.float32)
@@ -530,14 +530,13 @@ class Gr00tN17Processor:
             key = f"state.{kd.key}"
             if key not in observation:
                 raise ObservationError(f"observation lacks '{key}'")
-            arr = np.asarray(observation[key], np.float32)
-            if not batched:
-                arr = arr[None]
+            given = np.asarray(observation[key], np.float32)
+            arr = given if batched else given[None]
             if arr.ndim == 2 and arr.shape[-1] == kd.dim:
                 arr = arr[:, None]
             if arr.ndim != 3 or arr.shape[0] != batch or arr.shape[-1] != kd.dim:
                 want = f"(B, T, {kd.dim})" if batched else f"(T, {kd.dim})"
-                raise ObservationError(f"'{key}' has shape {list(arr.shape)}, expected {want}")
+                raise ObservationError(f"'{key}' has shape {list(given.shape)}, expected {want}")
             if not np.isfinite(arr).all():
                 raise ObservationError(f"'{key}' has non-finite values")
             last = arr[:, -1]
