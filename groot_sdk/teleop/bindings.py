@@ -41,8 +41,7 @@ KEY_ACTIONS = {
     "space": "start",
     "enter": "save",
     "backspace": "discard",
-    "q": "quit",
-    "escape": "quit",
+    "q": "quit",  # not Esc: a terminal sends it as the start of every arrow key
 }
 #: gamepad (SDL's standard controller layout): button -> episode action
 BUTTON_ACTIONS = {"a": "start", "y": "save", "b": "discard", "start": "quit"}

@@ -234,3 +234,22 @@ def test_bhl_walks_forward_while_w_is_held():
     still = walk([])
     assert forward[0] > 0.4, forward
     assert abs(still[0]) < 0.15, still
+
+
+def test_missing_teleop_extra_is_named(monkeypatch):
+    import sys
+
+    from groot_sdk.errors import MissingExtraError
+    from groot_sdk.teleop.gamepad import PygameGamepad
+
+    monkeypatch.setitem(sys.modules, "pygame", None)  # as if pygame were not installed
+    with pytest.raises(MissingExtraError, match=r"groot-sdk\[teleop\]"):
+        PygameGamepad()
+
+
+def test_arrow_keys_do_not_quit():
+    """An arrow key reaches a terminal as ESC [ A: it must not end the session."""
+    keys = TerminalKeys(release_s=10.0, stream=io.StringIO("\x1b[A"))
+    keys._thread.join(2)
+    inp = TeleopInput(keys)
+    assert inp.update(0.0) == []

@@ -136,3 +136,4 @@ def test_teleop_view_file(tmp_path):
     scalars, rows = read_rrd(out)
     assert len(scalars["/action/dx"]) >= 10 and len(scalars["/state/grip_x"]) >= 10
     assert rows["/cameras/front"] >= 10
+    assert rows["/chunk/eef_delta"] >= 10 and rows["/chunk/gripper"] >= 10

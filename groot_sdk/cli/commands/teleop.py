@@ -197,9 +197,14 @@ def command(
 
         if device in INPUT_DEVICES:
             say(MOTION_HELP)
+        run_policy: Any = teleop_policy
+        if live is not None:  # the view shows each command chunk too
+            from groot_sdk.viz.live import ViewedPolicy
+
+            run_policy = ViewedPolicy(teleop_policy, live)
         session = TeleopSession(
             robot,
-            teleop_policy,
+            run_policy,
             inp,
             config,
             episodes=episodes,
