@@ -218,3 +218,6 @@ def test_bad_options_are_one_line_errors(tmp_path):
     assert r.exit_code != 0
     r = _invoke("teleop", "-e", "so101", "-d", "keyboard", "--rate", "0")
     assert r.exit_code != 0 and "--rate" in r.output
+    # no terminal and no script: said before anything starts
+    r = _invoke("teleop", "-e", "fetch", "--sim", "-d", "keyboard")
+    assert r.exit_code == 2 and "needs a terminal" in r.output and "--input-script" in r.output
