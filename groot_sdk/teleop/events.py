@@ -157,6 +157,30 @@ def key_name(ch: str) -> str:
     return _SPECIAL.get(ch, ch.lower())
 
 
+_ARROWS = {"A": "up", "B": "down", "C": "right", "D": "left"}
+
+
+def split_keys(chars: str) -> list[str]:
+    """Key names in what a terminal sent: an escape sequence (an arrow key is ``ESC [ A``)
+    is one key (``up``, ``down``, ``right``, ``left``, else ``escape``), never the letters in
+    it, which would press bound keys (``a``, ``c``, ``d``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(chars):
+        ch = chars[i]
+        if ch == "\x1b" and i + 1 < len(chars) and chars[i + 1] in "[O":
+            j = i + 2
+            while j < len(chars) and not ("@" <= chars[j] <= "~"):
+                j += 1
+            final = chars[j] if j < len(chars) else ""
+            out.append(_ARROWS.get(final, "escape"))
+            i = j + 1
+            continue
+        out.append(key_name(ch))
+        i += 1
+    return out
+
+
 class TerminalKeys:
     """Keys typed in this terminal (stdin in cbreak mode, read in a daemon thread).
 
@@ -180,11 +204,12 @@ class TerminalKeys:
         self._held: dict[str, float] = {}  # key -> wall time of its last press
         self._lost = False
         self._restore: Any = None
+        self._fd: int | None = None
         if stream is None:
             import termios
             import tty
 
-            fd = self.stream.fileno()
+            fd = self._fd = self.stream.fileno()
             old = termios.tcgetattr(fd)
             tty.setcbreak(fd)
             self._restore = lambda: termios.tcsetattr(fd, termios.TCSADRAIN, old)
@@ -193,16 +218,21 @@ class TerminalKeys:
 
     def _read(self) -> None:
         while True:
-            try:
-                ch = self.stream.read(1)
+            try:  # a terminal: the bytes as they arrive (no text-layer buffering)
+                chars = (
+                    os.read(self._fd, 64).decode("utf-8", "ignore")
+                    if self._fd is not None
+                    else self.stream.read(64)
+                )
             except (OSError, ValueError):
-                ch = ""
-            if not ch:
+                chars = ""
+            if not chars:
                 with self._lock:
                     self._lost = True
                 return
+            now = time.monotonic()
             with self._lock:
-                self._pending.append((time.monotonic(), key_name(ch)))
+                self._pending.extend((now, key) for key in split_keys(chars))
 
     def poll(self, t: float) -> list[InputEvent]:
         now = time.monotonic()
@@ -258,4 +288,5 @@ __all__ = [
     "TerminalKeys",
     "key_name",
     "parse_event",
+    "split_keys",
 ]

@@ -247,9 +247,14 @@ def test_missing_teleop_extra_is_named(monkeypatch):
         PygameGamepad()
 
 
-def test_arrow_keys_do_not_quit():
-    """An arrow key reaches a terminal as ESC [ A: it must not end the session."""
-    keys = TerminalKeys(release_s=10.0, stream=io.StringIO("\x1b[A"))
+def test_arrow_keys_neither_quit_nor_press_letters():
+    """An arrow key reaches a terminal as ESC [ A (up) or ESC [ C (right): it must not end
+    the session, nor press 'a' (+y) or 'c' (close the gripper)."""
+    from groot_sdk.teleop.events import split_keys
+
+    assert split_keys("w\x1b[A\x1b[C\x1bOD\x1b") == ["w", "up", "right", "left", "escape"]
+    keys = TerminalKeys(release_s=10.0, stream=io.StringIO("\x1b[A\x1b[C"))
     keys._thread.join(2)
     inp = TeleopInput(keys)
     assert inp.update(0.0) == []
+    assert not any(inp.axes().values())
