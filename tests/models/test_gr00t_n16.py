@@ -107,6 +107,27 @@ def test_dispatch_by_config(n16_checkpoint, torch_backend, tmp_path):
     assert [k.key for k in torch_backend.layout.action] == ["single_arm", "gripper"]
 
 
+def test_offline_hub_cache_through_the_torch_backend(n16_checkpoint, tmp_path, monkeypatch):
+    """A repo id loads from the local HF cache with HF_HUB_OFFLINE=1, processor files too."""
+    import huggingface_hub.constants as hc
+
+    from groot_sdk.policy.torch_backend import create
+
+    cache = tmp_path / "hub"
+    repo = cache / "models--acme--gr00t-n16-tiny"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(n16_checkpoint, repo / "snapshots" / commit)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    backend = create(None, checkpoint="acme/gr00t-n16-tiny", local_files_only=True, seed=5)
+    assert type(backend).__name__ == "TorchGr00tN16"
+    assert backend.get_action(backend.synthetic_observation(0))["action.gripper"].shape == (16, 1)
+
+
 def test_wrong_model_type_is_named(n16_checkpoint, tmp_path):
     from groot_sdk.models.gr00t_n16.loading import CheckpointError, load_model
 
@@ -254,6 +275,28 @@ def test_embodiment_tags_and_limits(n16_checkpoint, tmp_path):
     wide = build_tiny_checkpoint(tmp_path / "wide", {"body": 40}, {"body": 33}, seed=1)
     with pytest.raises(ModalityError, match="state is 40-D, the model takes at most 32"):
         build_processor(wide, load_config(wide))
+
+
+def test_modality_knows_n16_limits():
+    from groot_sdk.errors import ModalityError
+    from groot_sdk.modality import MODEL_LIMITS, n16_modality_config
+    from groot_sdk.spec import EmbodimentSpec, Joint
+
+    assert MODEL_LIMITS["n1.6"] == (128, 128)
+    joints = [Joint(f"j{i}", -1.0, 1.0) for i in range(130)]
+    big = EmbodimentSpec.from_groups("big", {"body": joints})
+    with pytest.raises(ModalityError, match="big: state is 130-D but GR00T N1.6 takes at most 128"):
+        n16_modality_config(big)
+
+
+def test_camera_size_option(n16_checkpoint):
+    from groot_sdk.errors import ModalityError
+    from groot_sdk.models.gr00t_n16.backends import create
+
+    backend = create("torch", None, n16_checkpoint, camera_size="48x64")
+    assert (backend.layout.video[0].height, backend.layout.video[0].width) == (48, 64)
+    with pytest.raises(ModalityError, match="camera_size 'big' is not HEIGHTxWIDTH"):
+        create("torch", None, n16_checkpoint, camera_size="big")
 
 
 # -- parity with the reference -----------------------------------------------------------------

@@ -78,7 +78,7 @@ class Gr00tN16Backend(PolicyBackend):
         warmup: int = 0,
         local_files_only: bool | None = None,
         embodiment_id: int | None = None,
-        camera_size: tuple[int, int] | None = None,
+        camera_size: tuple[int, int] | str | None = None,
     ) -> None:
         self.spec = spec
         self.directory = resolve_checkpoint(checkpoint, local_files_only=local_files_only)
@@ -87,6 +87,11 @@ class Gr00tN16Backend(PolicyBackend):
         tok_dir = (
             resolve_checkpoint(tokenizer, local_files_only=True) if tokenizer is not None else None
         )
+        if isinstance(camera_size, str):  # "HxW" or "H,W" from --policy-opt
+            parts = camera_size.replace("x", ",").split(",")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise ModalityError(f"camera_size '{camera_size}' is not HEIGHTxWIDTH")
+            camera_size = (int(parts[0]), int(parts[1]))
         if camera_size is None and spec is not None and getattr(spec, "cameras", None):
             cam = spec.cameras[0]
             camera_size = (int(cam.model_height), int(cam.model_width))
