@@ -101,9 +101,11 @@ def wide_config_dict(
     vl_layers: int = 1,
     vocab_size: int = 4096,
     num_inference_timesteps: int = 4,
+    embodiments: int = 32,
 ) -> dict[str, Any]:
     """N1.7's real widths (vision 1024, LM 2048, DiT 1536, 256 px) with fewer layers (benchmarks).
-    Uses the tiny tokenizer's special token ids."""
+    Uses the tiny tokenizer's special token ids; ``embodiments`` projector slots (the category
+    weights are most of the head: 32 slots are ~1.3 GB of fp32)."""
     from groot_sdk.models.gr00t_n17.config import DEFAULTS
 
     cfg = json.loads(json.dumps(DEFAULTS))
@@ -117,6 +119,7 @@ def wide_config_dict(
     cfg["diffusion_model_cfg"]["num_layers"] = dit_layers
     cfg["vl_self_attention_cfg"]["num_layers"] = vl_layers
     cfg["num_inference_timesteps"] = num_inference_timesteps
+    cfg["max_num_embodiments"] = embodiments
     cfg["model_type"] = "Gr00tN1d7"
     return cfg
 
