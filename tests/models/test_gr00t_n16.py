@@ -483,3 +483,32 @@ def test_whole_policy_matches_reference(n16_checkpoint, torch_backend):
     assert want.shape == got.shape == (2, 16, 32)
     err = float(np.abs(got - want).max())
     assert err < 1e-4, err
+
+
+def test_batched_observations(n16_checkpoint, torch_backend):
+    from groot_sdk.models.gr00t_n16.backends import create
+    from groot_sdk.models.gr00t_n16.runtime import synthetic_observation
+
+    batched = create("torch", None, n16_checkpoint, batched=True, seed=5)
+    obs = synthetic_observation(batched.processor, 0, batch=2)
+    chunk = batched.get_action(obs)
+    assert chunk["action.single_arm"].shape == (2, 16, 6)
+    single = {k: v[0] for k, v in obs.items()}  # item 0: frames, states and instruction
+    one = torch_backend.get_actions([single])[0]  # one item alone, same noise seed
+    np.testing.assert_allclose(chunk["action.single_arm"][0], one["action.single_arm"], atol=1e-4)
+
+
+def test_tensorrt_engines_match_torch(request, torch_backend, tmp_path):
+    """On a CUDA GPU with TensorRT (skipped elsewhere): fp32 engines against torch."""
+    pytest.importorskip("tensorrt", reason="needs the tensorrt extra")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from groot_sdk.models.gr00t_n16.backends import build_engines, create
+
+    export = tmp_path / "trt"
+    shutil.copytree(request.getfixturevalue("n16_export"), export)
+    build_engines(export, precision="fp32", max_batch=2, max_seq=256)
+    engine = create("tensorrt", None, export, seed=5)
+    inputs = _inputs(torch_backend)
+    noise = torch_backend.noise(2)
+    assert np.abs(engine.infer(inputs, noise) - torch_backend.infer(inputs, noise)).max() < 1e-3
