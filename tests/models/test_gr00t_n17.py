@@ -550,3 +550,18 @@ def test_version_detection_errors(n17_checkpoint, tmp_path):
         create("jax", None, n17_checkpoint)
     with pytest.raises(Exception, match="not an ONNX export"):
         create("onnx", None, n17_checkpoint)
+
+
+def test_bfloat16_and_batched(n17_checkpoint, n17_backend):
+    from groot_sdk.models.gr00t_n17.backends import create
+
+    obs = n17_backend.synthetic_observation(0)
+    half = create("torch", None, n17_checkpoint, seed=5, dtype="bfloat16")
+    assert half.model.action_head.state_encoder.layer1.W.dtype.is_floating_point
+    a, b = n17_backend.get_action(obs), half.get_action(obs)
+    assert np.abs(a["action.single_arm"] - b["action.single_arm"]).max() < 0.2
+    batched = create("torch", None, n17_checkpoint, seed=5, batched=True)
+    many = batched.synthetic_observation(1)
+    assert many["video.front"].shape[0] == 2
+    chunk = batched.get_action(many)
+    assert chunk["action.single_arm"].shape == (2, 40, 6)
