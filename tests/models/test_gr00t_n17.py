@@ -565,3 +565,28 @@ def test_bfloat16_and_batched(n17_checkpoint, n17_backend):
     assert many["video.front"].shape[0] == 2
     chunk = batched.get_action(many)
     assert chunk["action.single_arm"].shape == (2, 40, 6)
+
+
+def test_processor_config_image_options(n17_checkpoint, tmp_path):
+    from groot_sdk.errors import ModalityError
+    from groot_sdk.models.gr00t_n17.loading import load_config
+    from groot_sdk.models.gr00t_n17.processing import build_processor, transform_frames
+
+    white = np.full((1, 100, 300, 3), 255, np.uint8)
+    boxed = transform_frames(white, (256, 256), None, letterbox=True)
+    assert boxed[0, :, 5].max() == 0 and boxed[0, :, 128].min() == 255  # padded above/below
+    plain = transform_frames(white, (256, 256), None)
+    assert plain.min() == 255
+    edge = transform_frames(white, (256, 256), None, shortest_edge=512, crop_fraction=0.5)
+    assert edge.shape == (1, 3, 256, 256)
+
+    ckpt = shutil.copytree(n17_checkpoint, tmp_path / "ckpt")
+    cfg = json.loads((ckpt / "processor_config.json").read_text())
+    cfg["processor_kwargs"].update(letter_box_transform=True, image_crop_size=[200, 200])
+    (ckpt / "processor_config.json").write_text(json.dumps(cfg))
+    proc = build_processor(ckpt, load_config(ckpt))
+    assert proc.metadata.letterbox and proc.crop == (200, 200)
+    cfg["processor_kwargs"]["image_target_size"] = [224, 224]
+    (ckpt / "processor_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModalityError, match=r"resizes images to \[224, 224\]"):
+        build_processor(ckpt, load_config(ckpt))

@@ -92,6 +92,12 @@ class N17Metadata:
     use_relative_action: bool = False
     clip_outliers: bool = True
     formalize_language: bool = True
+    #: image transform overrides of processor_config.json (None: the model config's)
+    crop_size: tuple[int, int] | None = None
+    target_size: tuple[int, int] | None = None
+    shortest_edge: int | None = None
+    crop_fraction: float | None = None
+    letterbox: bool = False
 
     @property
     def action(self) -> tuple[KeyDim, ...]:
@@ -213,7 +219,20 @@ def read_metadata(directory: Path, tag: str) -> N17Metadata:
         use_relative_action=use_relative,
         clip_outliers=bool(kwargs.get("clip_outliers", True)),
         formalize_language=bool(kwargs.get("formalize_language", True)),
+        crop_size=_pair(kwargs.get("image_crop_size")),
+        target_size=_pair(kwargs.get("image_target_size")),
+        shortest_edge=int(kwargs["shortest_image_edge"])
+        if kwargs.get("shortest_image_edge")
+        else None,
+        crop_fraction=float(kwargs["crop_fraction"]) if kwargs.get("crop_fraction") else None,
+        letterbox=bool(kwargs.get("letter_box_transform", False)),
     )
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    return None
 
 
 def embodiment_mapping(directory: Path) -> dict[str, int] | None:
@@ -272,21 +291,35 @@ def _resize(t: Any, size: tuple[int, int]) -> Any:
 
 
 def transform_frames(
-    frames: np.ndarray, target: tuple[int, int], crop: tuple[int, int] | None
+    frames: np.ndarray,
+    target: tuple[int, int],
+    crop: tuple[int, int] | None,
+    shortest_edge: int | None = None,
+    crop_fraction: float | None = None,
+    letterbox: bool = False,
 ) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> (N, 3, th, tw) uint8: resize, centre crop, resize (N1.7 eval)."""
+    """(N, H, W, 3) uint8 -> (N, 3, th, tw) uint8, N1.7's eval transform: optionally pad to a
+    square (``letter_box_transform``), resize to ``shortest_edge`` (default th) square, centre
+    crop ``crop_fraction`` (default crop / th; size rounded, offset floored), resize to target."""
     import torch
 
     t = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     th, tw = target
-    t = _resize(t, (th, th))
-    if crop is not None:
+    if letterbox and t.shape[-2] != t.shape[-1]:
+        h, w = t.shape[-2:]
+        edge = max(h, w)
+        left, top = (edge - w) // 2, (edge - h) // 2
+        t = torch.nn.functional.pad(t, (left, edge - w - left, top, edge - h - top))
+    edge = shortest_edge or th
+    t = _resize(t, (edge, edge))
+    fraction = crop_fraction
+    if fraction is None and crop is not None:
         fraction = crop[0] / float(th)
-        if 0.0 < fraction < 1.0:
-            ch = max(1, round(t.shape[-2] * fraction))
-            cw = max(1, round(t.shape[-1] * fraction))
-            top, left = max(0, (t.shape[-2] - ch) // 2), max(0, (t.shape[-1] - cw) // 2)
-            t = t[..., top : top + ch, left : left + cw]
+    if fraction is not None and 0.0 < fraction < 1.0:
+        ch = max(1, round(t.shape[-2] * fraction))
+        cw = max(1, round(t.shape[-1] * fraction))
+        top, left = max(0, (t.shape[-2] - ch) // 2), max(0, (t.shape[-1] - cw) // 2)
+        t = t[..., top : top + ch, left : left + cw]
     return _resize(t, (th, tw)).numpy()
 
 
@@ -414,7 +447,12 @@ class Gr00tN17Processor:
         self.tokenizer = tokenizer
         self.embodiment_id = int(embodiment_id)
         self.target = config.image_size
-        crop = config.image_crop_size
+        if metadata.target_size is not None and metadata.target_size != self.target:
+            raise ModalityError(
+                f"processor_config.json resizes images to {list(metadata.target_size)}, the "
+                f"model's vision grid is built for {list(self.target)} (config image_target_size)"
+            )
+        crop = metadata.crop_size or config.image_crop_size
         self.crop = (int(crop[0]), int(crop[1])) if crop else None
         self.patch = int(vision["patch_size"])
         self.merge = int(vision["spatial_merge_size"])
@@ -518,7 +556,14 @@ class Gr00tN17Processor:
 
     def _frames(self, arr: np.ndarray) -> np.ndarray:
         lead = arr.shape[:-3]
-        out = transform_frames(arr.reshape(-1, *arr.shape[-3:]), self.target, self.crop)
+        out = transform_frames(
+            arr.reshape(-1, *arr.shape[-3:]),
+            self.target,
+            self.crop,
+            self.metadata.shortest_edge,
+            self.metadata.crop_fraction,
+            self.metadata.letterbox,
+        )
         return out.reshape(*lead, *out.shape[1:])
 
     def _state(
@@ -656,6 +701,12 @@ def build_processor(
     if not 0 <= int(embodiment_id) < slots:
         raise ModalityError(f"embodiment_id {embodiment_id} is outside the model's 0..{slots - 1}")
     metadata = read_metadata(checkpoint, embodiment_tag)
+    if processor_kwargs(checkpoint).get("use_albumentations"):
+        log.warning(
+            "%s asks for the albumentations (cv2 INTER_AREA) image transform; groot-sdk uses "
+            "the default bicubic one, so images differ slightly from training",
+            checkpoint,
+        )
     source = tokenizer_dir or checkpoint
     mean, std = [0.5] * 3, [0.5] * 3
     pre = source / "preprocessor_config.json"
