@@ -512,3 +512,51 @@ def test_tensorrt_engines_match_torch(request, torch_backend, tmp_path):
     inputs = _inputs(torch_backend)
     noise = torch_backend.noise(2)
     assert np.abs(engine.infer(inputs, noise) - torch_backend.infer(inputs, noise)).max() < 1e-3
+
+
+def test_eagle_vocab_and_merges_tokenizer(tmp_path):
+    """Isaac-GR00T ships Eagle 3's tokenizer as vocab.json + merges.txt + added tokens (no
+    tokenizer.json): a byte-level BPE of that form, built here, drives the whole policy."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    from groot_sdk.errors import ModalityError
+    from groot_sdk.models.gr00t_n15.tiny import SPECIAL_TOKENS
+    from groot_sdk.models.gr00t_n16.backends import create
+    from groot_sdk.models.gr00t_n16.processing import VocabTokenizer, load_tokenizer
+    from groot_sdk.models.gr00t_n16.tiny import build_tiny_checkpoint, tiny_config_dict
+
+    bpe = ByteLevelBPETokenizer()
+    corpus = [
+        "system You are a helpful assistant.",
+        "user pick up the cube and place it",
+        "<image 1>",
+    ]
+    bpe.train_from_iterator(corpus, vocab_size=300, min_frequency=1, special_tokens=SPECIAL_TOKENS)
+    vocab = bpe.get_vocab()
+    config = tiny_config_dict()
+    config["eagle_config"]["text_config"]["vocab_size"] = len(vocab)
+    config["eagle_config"]["image_token_index"] = vocab["<IMG_CONTEXT>"]
+    ckpt = build_tiny_checkpoint(tmp_path / "ckpt", STATE, STATE, seed=2, config=config)
+    (ckpt / "tokenizer.json").unlink()
+    with pytest.raises(ModalityError, match=r"vocab.json \+ merges.txt"):
+        load_tokenizer(ckpt)
+    bpe.save_model(str(ckpt))
+    added = {str(vocab[t]): {"content": t, "special": True, "lstrip": False, "rstrip": False,
+                             "normalized": False, "single_word": False} for t in SPECIAL_TOKENS}  # fmt: skip
+    (ckpt / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "Qwen2Tokenizer",
+                "pad_token": "<|endoftext|>",
+                "added_tokens_decoder": added,
+            }
+        )
+    )
+    backend = create("torch", None, ckpt, seed=0)
+    assert isinstance(backend.processor.tokenizer, VocabTokenizer)
+    obs = backend.synthetic_observation(0)
+    inputs = backend.processor(obs)
+    assert (inputs.input_ids == vocab["<IMG_CONTEXT>"]).sum() == 9  # 84 px: 6 x 6 patches / 4
+    text = backend.processor.prompt("pick up the cube", 1, 9)
+    assert backend.processor.tokenizer._tok.decode(inputs.input_ids[0]) == text
+    assert backend.get_action(obs)["action.single_arm"].shape == (16, 6)

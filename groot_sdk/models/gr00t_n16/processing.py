@@ -164,6 +164,52 @@ def meanstd_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nd
     return np.where(ok, (x - mean) / np.where(ok, std, 1.0), 0.0).astype(np.float32)
 
 
+# -- tokenizer ---------------------------------------------------------------------------------
+class VocabTokenizer:
+    """Eagle 3's tokenizer as Isaac-GR00T vendors it (``vocab.json`` + ``merges.txt`` +
+    ``tokenizer_config.json``'s added tokens), through transformers' Qwen2 tokenizer, offline;
+    the same interface as N1.5's ``tokenizer.json`` :class:`Tokenizer` (left padding)."""
+
+    def __init__(self, directory: Path) -> None:
+        from transformers import AutoTokenizer
+
+        try:
+            self._tok = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModalityError(f"cannot read the tokenizer in {directory}: {exc}") from exc
+        pad = self._tok.pad_token_id
+        self.pad_id = int(pad) if pad is not None else 0
+
+    def token_id(self, token: str) -> int | None:
+        found = self._tok.convert_tokens_to_ids(token)
+        if not isinstance(found, int) or found == self._tok.unk_token_id:
+            return None
+        return found
+
+    def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        ids = [self._tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        length = max(len(i) for i in ids)
+        input_ids = np.full((len(ids), length), self.pad_id, np.int64)
+        mask = np.zeros((len(ids), length), np.int64)
+        for row, seq in enumerate(ids):
+            input_ids[row, length - len(seq) :] = seq
+            mask[row, length - len(seq) :] = 1
+        return input_ids, mask
+
+
+def load_tokenizer(directory: Path) -> Tokenizer | VocabTokenizer:
+    """``tokenizer.json`` when present, else ``vocab.json`` + ``merges.txt`` (Eagle 3's files)."""
+    if (directory / "tokenizer.json").is_file():
+        return Tokenizer(directory)
+    if (directory / "vocab.json").is_file() and (directory / "merges.txt").is_file():
+        return VocabTokenizer(directory)
+    raise ModalityError(
+        f"no tokenizer in {directory} (tokenizer.json, or vocab.json + merges.txt): pass "
+        "tokenizer=DIR, e.g. Isaac-GR00T's gr00t/model/modules/nvidia/Eagle-Block2A-2B-v2; "
+        "groot-sdk never downloads it at run time"
+    )
+
+
 # -- metadata ----------------------------------------------------------------------------------
 @frozen
 class ActionKey:
@@ -305,7 +351,7 @@ class Gr00tN16Processor:
     def __init__(
         self,
         metadata: N16Metadata,
-        tokenizer: Tokenizer,
+        tokenizer: Tokenizer | VocabTokenizer,
         embodiment_id: int,
         image_token_index: int,
         patch_size: int = 14,
@@ -618,7 +664,7 @@ def build_processor(
         mean, std = data.get("image_mean", mean), data.get("image_std", std)
     return Gr00tN16Processor(
         metadata,
-        Tokenizer(tok_dir),
+        load_tokenizer(tok_dir),
         int(embodiment_id),
         image_token_index=int(eagle["image_token_index"]),
         patch_size=int(eagle["vision_config"]["patch_size"]),
