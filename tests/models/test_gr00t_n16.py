@@ -560,3 +560,35 @@ def test_eagle_vocab_and_merges_tokenizer(tmp_path):
     text = backend.processor.prompt("pick up the cube", 1, 9)
     assert backend.processor.tokenizer._tok.decode(inputs.input_ids[0]) == text
     assert backend.get_action(obs)["action.single_arm"].shape == (16, 6)
+
+
+def test_state_encodings_from_the_processor_config(n16_checkpoint, tmp_path):
+    from groot_sdk.errors import ModalityError
+    from groot_sdk.models.gr00t_n16.loading import load_config
+    from groot_sdk.models.gr00t_n16.processing import build_processor
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(n16_checkpoint, ckpt)
+    file = ckpt / "processor_config.json"
+    data = json.loads(file.read_text())
+    kwargs = data["processor_kwargs"]
+    kwargs["apply_sincos_state_encoding"] = True
+    kwargs["use_percentiles"] = True
+    kwargs["modality_configs"]["new_embodiment"]["state"]["sin_cos_embedding_keys"] = ["gripper"]
+    file.write_text(json.dumps(data))
+    proc = build_processor(ckpt, load_config(ckpt))
+    stats = proc.metadata.statistics["state"]["single_arm"]
+    arm = np.linspace(-3, 3, 6, dtype=np.float32)[None]  # partly outside q01..q99: clipped
+    obs = {"video.front": np.zeros((1, 60, 80, 3), np.uint8), "state.single_arm": arm,
+           "state.gripper": np.full((1, 1), 0.3, np.float32)}  # fmt: skip
+    state = proc(obs).state[0, 0]
+    lo, hi = stats["q01"], stats["q99"]
+    np.testing.assert_allclose(
+        state[:6], np.clip(2 * (arm[0] - lo) / (hi - lo) - 1, -1, 1), atol=1e-6
+    )
+    np.testing.assert_allclose(state[6:8], [np.sin(0.3), np.cos(0.3)], atol=1e-6)
+    assert not state[8:].any()  # zero padding up to max_state_dim
+    kwargs["use_albumentations"] = False
+    file.write_text(json.dumps(data))
+    with pytest.raises(ModalityError, match="use_albumentations: false"):
+        build_processor(ckpt, load_config(ckpt))

@@ -652,6 +652,11 @@ def build_processor(
     tok_dir = tokenizer_dir or checkpoint
     edge = kwargs.get("shortest_image_edge", config.shortest_image_edge)
     fraction = kwargs.get("crop_fraction", config.crop_fraction)
+    if kwargs.get("use_albumentations") is False:
+        raise ModalityError(
+            "processor_config.json sets use_albumentations: false (the torchvision image "
+            "pipeline), which groot-sdk does not reproduce"
+        )
     if edge is None or fraction is None:
         raise ModalityError(
             "processor_config.json without shortest_image_edge/crop_fraction "
