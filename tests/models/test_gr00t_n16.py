@@ -592,3 +592,8 @@ def test_state_encodings_from_the_processor_config(n16_checkpoint, tmp_path):
     file.write_text(json.dumps(data))
     with pytest.raises(ModalityError, match="use_albumentations: false"):
         build_processor(ckpt, load_config(ckpt))
+    kwargs["use_albumentations"] = True
+    kwargs["modality_configs"]["new_embodiment"]["state"]["delta_indices"] = [-1, 0]
+    file.write_text(json.dumps(data))
+    with pytest.raises(ModalityError, match="takes 2 state steps"):
+        build_processor(ckpt, load_config(ckpt))

@@ -290,6 +290,11 @@ def read_metadata(directory: Path, tag: str) -> N16Metadata:
         return int(stats["min"].shape[-1])
 
     state = tuple(KeyDim(k, dim("state", k)) for k in section("state").get("modality_keys", []))
+    if len(section("state").get("delta_indices") or [0]) != 1:
+        raise ModalityError(
+            f"processor_config.json: {tag} takes {len(section('state')['delta_indices'])} state "
+            "steps; groot-sdk's N1.6 runs single-step state (delta_indices [0])"
+        )
     action_cfg = section("action")
     action_keys = list(action_cfg.get("modality_keys", []))
     per_key = action_cfg.get("action_configs") or [None] * len(action_keys)
