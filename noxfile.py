@@ -15,7 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
-EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl,viz,teleop"
+EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl,viz,teleop,finetune"
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "hypothesis>=6.100"]
 TEST_DEPS += ["setuptools>=77"]
 #: the array codec Isaac-GR00T N1.7 pins: checks the N1.7 stand-in's bytes against the real one

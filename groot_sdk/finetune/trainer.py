@@ -118,6 +118,9 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
     tag = cfg.embodiment_tag or layout.embodiment_tag
     try:
         embodiment_id = projector_index(tag)
+    except GrootError as exc:
+        raise FinetuneError(f"--embodiment-tag: {exc}") from None
+    try:
         base_dir = resolve_checkpoint(cfg.base)
         config = load_config(base_dir)
     except GrootError as exc:
@@ -142,7 +145,10 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
 
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.tune_llm or cfg.tune_visual)
     accelerator = Accelerator(
-        mixed_precision="bf16" if cfg.precision == "bf16" else "no", kwargs_handlers=[ddp]
+        mixed_precision="bf16" if cfg.precision == "bf16" else "no",
+        kwargs_handlers=[ddp],
+        # without a GPU, processes started by accelerate launch / torchrun form a gloo group
+        cpu=not torch.cuda.is_available(),
     )
     main = accelerator.is_main_process
     world, rank = accelerator.num_processes, accelerator.process_index
