@@ -12,7 +12,7 @@ with ``groot_sdk.models.gr00t_n16``: it reads the safetensors itself, runs SigLI
 hand-written attention and ``F.interpolate`` position resizing per image, Eagle's
 ``F.pixel_unshuffle`` + boolean scatter, transformers' ``Qwen3ForCausalLM`` with
 ``output_hidden_states`` (as Eagle 3 does), and the action head's equations with explicit
-masked softmax attention. Same random weights, same injected noise, float32.
+masked softmax attention. Same random weights, same injected noise; the model in float32, the reference in float64.
 """
 
 from __future__ import annotations
