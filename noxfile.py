@@ -15,7 +15,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PLUGINS = sorted(glob.glob("plugins/groot-sdk-*"))
 #: every extra the test-suite exercises (CPU builds; torch comes from the local wheel)
-EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl,viz,teleop,finetune"
+EXTRAS = "sim,torch,onnx,can,serial,modbus,camera,data,plot,rl,viz,teleop,finetune,hub"
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "pytest-xdist>=3.5", "hypothesis>=6.100"]
 TEST_DEPS += ["setuptools>=77"]
 #: the array codec Isaac-GR00T N1.7 pins: checks the N1.7 stand-in's bytes against the real one
@@ -119,6 +119,19 @@ def lerobot_v04(session: nox.Session) -> None:
     session.env["HF_HUB_OFFLINE"] = "1"
     session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     session.run("pytest", "-q", "-rs", "tests/integrations", *session.posargs)
+
+
+@nox.session(python="3.11", default=False)
+def lerobot_v3(session: nox.Session) -> None:
+    """v3.0 datasets (recorded, packed, merged) read by LeRobot's own v3.0 `LeRobotDataset`:
+    lerobot 0.4.4, the newest release installable on Python 3.11 (0.5+ need 3.12). Its
+    torch<2.11 / torchvision<0.26 pins clash with the project's torch 2.13, so it gets its own
+    environment (torch 2.7.1 from PyPI with CUDA libraries, as lerobot_compat)."""
+    session.install("torch==2.7.1", "torchvision==0.22.1")
+    session.install("lerobot==0.4.4", "-e", ".[data]", *TEST_DEPS)
+    session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
+    session.env["HF_HUB_OFFLINE"] = "1"  # local datasets only
+    session.run("pytest", "-q", "-rs", "tests/data/test_v30_lerobot.py", *session.posargs)
 
 
 @nox.session(python="3.11")

@@ -326,17 +326,18 @@ def cut_video(src: Path, start: float, frames: int, fps: float, out: Path) -> bo
 
 
 def extract_frames(src: Path, start: float, frames: int, fps: float) -> list[np.ndarray]:
-    """Decode ``frames`` frames from ``start`` seconds (the re-encoding fallback)."""
-    from groot_sdk.data.video import iter_frames
-
+    """Decode ``frames`` frames from ``start`` seconds (the re-encoding fallback). Single-
+    threaded decoding: leaving a frame-threaded PyAV decoder early can hang (PyAV 15)."""
+    av = _av()
     half = 0.5 / fps
     out: list[np.ndarray] = []
-    for t, img in iter_frames(src):
-        if t < start - half:
-            continue
-        if len(out) == frames:
-            break
-        out.append(img)
+    with av.open(str(src)) as c:
+        for frame in c.decode(c.streams.video[0]):
+            if float(frame.time or 0.0) < start - half:
+                continue
+            out.append(frame.to_ndarray(format="rgb24"))
+            if len(out) == frames:
+                break
     return out
 
 
