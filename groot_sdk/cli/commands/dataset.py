@@ -193,6 +193,40 @@ def split_cmd(src, out_a, out_b, episodes, fraction, fmt, overwrite) -> None:
     _report(out_b, None, "")
 
 
+@command.command("push")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repo_id")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@click.option("--branch", "revision", help="Push to this branch (created if missing).")
+@click.option("--message", "-m", help="The commit message.")
+@click.option("--token", help="Hub token (default: HF_TOKEN, else the `hf auth login` file).")
+def push_cmd(root: Path, repo_id: str, private, revision, message, token) -> None:
+    """Upload ROOT (v2.1 or v3.0, with meta/modality.json) to the Hub dataset repo REPO_ID,
+    mirrored (files ROOT no longer has are removed) and tagged with its codebase version.
+    HF_ENDPOINT, HF_TOKEN and HF_HOME apply as for every Hub client."""
+    from groot_sdk.data.hub import push
+
+    url = push(root, repo_id, token=token, private=private, revision=revision, message=message)
+    click.echo(f"pushed {root} to {repo_id}: {url}")
+
+
+@command.command("pull")
+@click.argument("repo_id")
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--revision", help="Branch, tag (e.g. v3.0) or commit.")
+@click.option("--offline", is_flag=True, help="Only the local Hub cache (as HF_HUB_OFFLINE=1).")
+@click.option("--token", help="Hub token (default: HF_TOKEN, else the `hf auth login` file).")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at DST.")
+def pull_cmd(repo_id: str, dst: Path, revision, offline, token, overwrite) -> None:
+    """Download the Hub dataset repo REPO_ID into DST (through the Hub cache; offline, or when
+    the Hub cannot be reached, from the cached snapshot), then validate it."""
+    from groot_sdk.data.hub import pull
+
+    pull(repo_id, dst, revision=revision, token=token, offline=offline or None,
+         overwrite=overwrite)  # fmt: skip
+    _report(dst, None, f"pulled {repo_id}: ")
+
+
 @command.command("stats")
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
