@@ -86,7 +86,9 @@ class SampleEncoder:
         pad_a = self.p.max_action_dim - action.shape[-1]
         mask = np.zeros((self.horizon, self.p.max_action_dim), np.float32)
         mask[:, : self.action_dim] = 1.0
-        frames = self.data.frames(episode, self.p.image_size, self.p.crop_scale, self.frame_cache_bytes)
+        frames = self.data.frames(
+            episode, self.p.image_size, self.p.crop_scale, self.frame_cache_bytes
+        )
         pixels = frames[t].transpose(0, 3, 1, 2).astype(np.float32) / 255.0  # (V, 3, H, W)
         pixels = (pixels - self.p.image_mean) / self.p.image_std
         task = episode.task or "Perform the default behavior."

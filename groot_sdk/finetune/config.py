@@ -93,5 +93,11 @@ class FinetuneConfig:
             raise FinetuneError("--lora-rank, --save-every and --workers must be >= 0")
         if self.lora_llm and not self.lora_rank:
             raise FinetuneError("--lora-llm needs --lora-rank > 0")
-        if not (self.tune_llm or self.tune_visual or self.tune_projector or self.tune_diffusion_model or self.lora_rank):
+        if not (
+            self.tune_llm
+            or self.tune_visual
+            or self.tune_projector
+            or self.tune_diffusion_model
+            or self.lora_rank
+        ):
             raise FinetuneError("nothing to train: every --tune-* flag is off and --lora-rank is 0")

@@ -133,16 +133,7 @@ class DatasetSource:
         for index in self.ds.episode_indices:
             cols = self.ds.episode(index, columns)
 
-            def take(sources: list[KeySource]) -> np.ndarray:
-                parts = []
-                for s in sources:
-                    values = np.asarray(cols[s.column], np.float32)
-                    if values.ndim == 1:
-                        values = values[:, None]
-                    parts.append(values[:, s.start : s.end])
-                return np.concatenate(parts, axis=1) if parts else np.zeros((len(values), 0))
-
-            state, action = take(self.state), take(self.action)
+            state, action = _take(cols, self.state), _take(cols, self.action)
             if len(action) == 0:
                 continue
             if not (np.isfinite(state).all() and np.isfinite(action).all()):
@@ -168,6 +159,17 @@ class DatasetSource:
 
     def video_path(self, episode: int, camera: str) -> Path:
         return self.ds.layout.video_file(episode, self.video[camera])
+
+
+def _take(cols: Mapping[str, np.ndarray], sources: list[KeySource]) -> np.ndarray:
+    """The sources' slices of an episode's columns, side by side (T, sum of widths)."""
+    parts = []
+    for s in sources:
+        values = np.asarray(cols[s.column], np.float32)
+        if values.ndim == 1:
+            values = values[:, None]
+        parts.append(values[:, s.start : s.end])
+    return np.concatenate(parts, axis=1)
 
 
 def _codebase_version(root: Path) -> str:
@@ -227,9 +229,7 @@ class TrainingData:
                 start += kd.dim
         return out
 
-    def metadata(
-        self, tag: str, normalization: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    def metadata(self, tag: str, normalization: Mapping[str, str] | None = None) -> dict[str, Any]:
         """``experiment_cfg/metadata.json`` for ``tag`` in Isaac-GR00T N1.5's layout."""
         source = self.sources[0]
         entry: dict[str, Any] = {

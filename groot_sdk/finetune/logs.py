@@ -98,7 +98,8 @@ def plot_loss(csv_path: Path, png: Path, title: str = "") -> Path | None:
     window = max(1, len(losses) // 20)
     if window > 1:
         smooth = [
-            sum(losses[max(0, i - window + 1) : i + 1]) / len(losses[max(0, i - window + 1) : i + 1])
+            sum(losses[max(0, i - window + 1) : i + 1])
+            / len(losses[max(0, i - window + 1) : i + 1])
             for i in range(len(losses))
         ]
         ax.plot(steps, smooth, lw=1.5, label=f"mean of {window}")

@@ -82,9 +82,7 @@ def add_lora(model: Any, rank: int, alpha: int, dropout: float, llm: bool) -> li
     inject_adapter_in_model(config, model)
     adapted = [n for n, m in model.named_modules() if hasattr(m, "lora_A")]
     for name, param in model.named_parameters():
-        if "lora_" in name:
-            param.requires_grad_(True)
-        elif name in keep and not _is_adapted_base(name, adapted):
+        if "lora_" in name or name in keep and not _is_adapted_base(name, adapted):
             param.requires_grad_(True)
     return adapted
 

@@ -26,7 +26,9 @@ def tiny_base_config(width: int = 64, layers: int = 4, dropout: float = 0.0) -> 
     vl = head["vl_self_attention_cfg"]
     vl.update(attention_head_dim=width // 4, num_attention_heads=4, dropout=dropout)
     # the vl self-attention runs at the backbone's width (32 in the tiny backbone)
-    vl["attention_head_dim"] = cfg["backbone_cfg"]["eagle_config"]["text_config"]["hidden_size"] // 4
+    vl["attention_head_dim"] = (
+        cfg["backbone_cfg"]["eagle_config"]["text_config"]["hidden_size"] // 4
+    )
     return cfg
 
 

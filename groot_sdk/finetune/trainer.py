@@ -170,7 +170,9 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
         model = load_model(base_dir)
     except CheckpointError as exc:
         raise FinetuneError(f"--base {cfg.base}: {exc}") from None
-    set_trainable(model, cfg.tune_llm, cfg.tune_visual, cfg.tune_projector, cfg.tune_diffusion_model)
+    set_trainable(
+        model, cfg.tune_llm, cfg.tune_visual, cfg.tune_projector, cfg.tune_diffusion_model
+    )
     if cfg.lora_rank:
         add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_llm)
     model.train()
@@ -286,7 +288,7 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
         save_checkpoint(_Weights(config, state), out, metadata)
         png = plot_loss(out / "logs" / "train.csv", out / "logs" / "loss_curve.png",
                         f"{cfg.embodiment}: {Path(cfg.base).name}")  # fmt: skip
-        tail = losses[-max(1, min(10, len(losses))):] if losses else [float("nan")]
+        tail = losses[-max(1, min(10, len(losses))) :] if losses else [float("nan")]
         summary = {
             "checkpoint": str(out),
             "steps": step,
