@@ -95,6 +95,8 @@ RUN_ROWS = [
     ("--rt-priority", "100", "--rt-priority"),
     ("--rt-priority", "abc", "--rt-priority"),
     ("--record", "/proc/groot-record", "--record"),
+    ("--format", "v4.0", "--format"),
+    ("--format", "", "--format"),
     ("--telemetry", "/proc/x.jsonl", "--telemetry"),
     ("--telemetry", "{tmp}", "--telemetry"),
     ("--plot", "/proc/x.png", "--plot"),

@@ -94,9 +94,8 @@ def test_round_trip_keeps_every_value_and_frame(v21, tmp_path):
     # the mp4 files are stream copies: the same encoded packets, not a re-encode
     key = a.video_keys[0]
     for i in a.episode_indices:
-        assert (
-            a.layout.video_file(i, key).stat().st_size
-            == pytest.approx(c.layout.video_file(i, key).stat().st_size, rel=0.02)
+        assert a.layout.video_file(i, key).stat().st_size == pytest.approx(
+            c.layout.video_file(i, key).stat().st_size, rel=0.02
         )
 
 
@@ -198,3 +197,25 @@ def test_process_backend_records_the_same_dataset(tmp_path):
                 rec.end_episode(bool(ep))
         assert rec.summary()["episodes_recorded"] == 2
     _assert_same(Dataset(tmp_path / "thread"), Dataset(tmp_path / "process"))
+
+
+def test_groot_run_records_v30(tmp_path):
+    """`groot run --record DIR --format v3.0` (the process worker) twice into one dataset."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "run_v3"
+    for task in ("wave", "wave again"):
+        out = subprocess.run(
+            [sys.executable, "-m", "groot_sdk.cli.main", "run", "-e", "so101", "--fake-hardware",
+             "--policy", "sinusoid", "--task", task, "--seconds", "0.5", "--record", str(root),
+             "--format", "v3.0", "--json"],
+            check=False, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert json.loads(out.stdout)["recording"]["episodes_recorded"] == 1
+    ds = Dataset(root)
+    assert ds.version == "v3.0" and len(ds.episodes) == 2
+    assert sorted(ds.tasks.values()) == ["wave", "wave again"]
+    report = validate(root, so101_spec())
+    assert report.ok, report.to_json()

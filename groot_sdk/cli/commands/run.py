@@ -244,7 +244,15 @@ class _Status:
     "--record",
     type=click.Path(file_okay=False),
     default=None,
-    help="Record a LeRobot v2.1 dataset into this directory.",
+    help="Record a LeRobot dataset into this directory (see --format).",
+)
+@click.option(
+    "--format",
+    "record_format",
+    type=click.Choice(["v2.1", "v3.0"]),
+    default="v2.1",
+    show_default=True,
+    help="--record: LeRobot dataset format (v3.0: several episodes per file, LeRobot >= 0.4).",
 )
 @click.option(
     "--telemetry",
@@ -318,6 +326,7 @@ def command(
     fake_hardware: bool,
     hw: tuple[str, ...],
     view: str | None = None,
+    record_format: str = "v2.1",
 ) -> None:
     """Run POLICY on EMBODIMENT (simulated with --sim) and report loop timing and success.
 
@@ -392,7 +401,9 @@ def command(
             from groot_sdk.data.recorder import LeRobotRecorder
 
             fps = float(getattr(backend, "policy_hz", None) or spec.rates.policy_hz)
-            recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
+            recorder = LeRobotRecorder(  # a worker process: add_step never waits for the GIL
+                record, spec, fps=fps, task=instruction, format=record_format, backend="process"
+            )
     except BaseException:
         backend.close()
         robot.close()
