@@ -60,13 +60,9 @@ class DatasetSource:
         if not (self.root / "meta" / "info.json").is_file():
             raise FinetuneError(f"--dataset {self.root}: no meta/info.json (not a LeRobot dataset)")
         version = _codebase_version(self.root)
-        if version.startswith("v3"):
-            raise FinetuneError(
-                f"--dataset {self.root}: is LeRobot {version}; convert it first with "
-                f"`groot dataset convert` (the v3.0 reader is not wired into finetune yet)"
-            )
+        self.v3 = version.startswith("v3")
         try:
-            self.ds = Dataset(self.root)
+            self.ds: Any = _V30Dataset(self.root) if self.v3 else Dataset(self.root)
         except DatasetError as exc:
             raise FinetuneError(f"--dataset {self.root}: {exc}") from None
         if self.ds.modality is None:
@@ -158,7 +154,41 @@ class DatasetSource:
         return out
 
     def video_path(self, episode: int, camera: str) -> Path:
+        if self.v3:
+            return self.ds.index.video_file(episode, self.video[camera])
         return self.ds.layout.video_file(episode, self.video[camera])
+
+    def video_start(self, episode: int, camera: str) -> float:
+        """Where the episode starts in its video file (v3.0 files hold many episodes)."""
+        return self.ds.index.video_span(episode, self.video[camera])[0] if self.v3 else 0.0
+
+
+class _V30Dataset:
+    """A LeRobot v3.0 dataset (:mod:`groot_sdk.data.v30`) with the reader's interface."""
+
+    def __init__(self, root: Path) -> None:
+        from groot_sdk.data import layout as L
+        from groot_sdk.data import v30
+
+        self.root = root
+        self.info = v30.parse_info_v30(L.read_json(root / L.INFO))
+        self.features: dict[str, Any] = self.info["features"]
+        self.fps = float(self.info["fps"])
+        self.index = v30.V30Index(root, self.info)
+        self.tasks = v30.read_tasks(root)
+        mod = root / L.MODALITY
+        self.modality = L.read_json(mod) if mod.is_file() else None
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [k for k, f in self.features.items() if f.get("dtype") == "video"]
+
+    @property
+    def episode_indices(self) -> list[int]:
+        return [int(r["episode_index"]) for r in self.index.rows]
+
+    def episode(self, index: int, columns: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.index.episode(index, columns)
 
 
 def _take(cols: Mapping[str, np.ndarray], sources: list[KeySource]) -> np.ndarray:
@@ -271,7 +301,14 @@ class TrainingData:
             path = source.video_path(episode.index, vk.name)
             if not path.is_file():
                 raise FinetuneError(f"--dataset {source.root}: missing video {path}")
-            decoded = list(iter_frames(path))
+            if source.v3:  # the episode's span of a many-episode file (decoded from its start)
+                from groot_sdk.data.v30 import extract_frames
+
+                start = source.video_start(episode.index, vk.name)
+                images = extract_frames(path, start, len(episode.action), source.fps)
+                decoded = [(k / source.fps, f) for k, f in enumerate(images)]
+            else:
+                decoded = list(iter_frames(path))
             if not decoded:
                 raise FinetuneError(f"--dataset {source.root}: {path} has no frames")
             times = np.array([t for t, _ in decoded])

@@ -243,3 +243,25 @@ def test_lora_is_merged_into_released_names(demos, tiny_base, tmp_path):
     assert not np.allclose(before[q].numpy(), after[q].numpy())  # the adapter, merged
     enc = "action_head.state_encoder.layer1.W"
     assert np.array_equal(before[enc].numpy(), after[enc].numpy())  # projector frozen
+
+
+def test_lerobot_v30_dataset_trains_like_its_v21_source(demos, tiny_base, tmp_path):
+    """The same episodes packed into LeRobot v3.0 (groot_sdk.data.v30, many episodes per file)
+    give the same statistics and the same loss curve as the v2.1 dataset they came from."""
+    from groot_sdk.data import v30
+
+    packed = tmp_path / "v30"
+    v30.pack(demos, packed)
+    assert v30.version_of(packed) == "v3.0"
+    common = ["finetune", "-e", "fetch", "--base", str(tiny_base), "--batch-size", "4",
+              "--max-steps", "3", "--no-progress", "--json"]  # fmt: skip
+    for name, ds in (("from21", demos), ("from30", packed)):
+        done = groot(*common, "--dataset", str(ds), "--out", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr[-3000:]
+    meta = [json.loads((tmp_path / n / "experiment_cfg" / "metadata.json").read_text())
+            for n in ("from21", "from30")]  # fmt: skip
+    assert meta[0] == meta[1]
+    a, b = (
+        (tmp_path / n / "logs" / "train.csv").read_text().splitlines() for n in ("from21", "from30")
+    )
+    assert [r.split(",")[2] for r in a] == [r.split(",")[2] for r in b]
