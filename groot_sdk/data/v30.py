@@ -388,6 +388,7 @@ def commit_meta_v30(root: Path, files: Mapping[str, bytes], keep: Iterable[str] 
     new.mkdir(parents=True)
     for name in keep:
         if (meta / name).is_file():
+            (new / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(meta / name, new / name)
     ordered = sorted(files, key=lambda n: n == L.INFO)
     for rel in ordered:

@@ -219,3 +219,21 @@ def test_groot_run_records_v30(tmp_path):
     assert sorted(ds.tasks.values()) == ["wave", "wave again"]
     report = validate(root, so101_spec())
     assert report.ok, report.to_json()
+
+
+def test_stats_and_show_read_v30_and_stats_write_keeps_lerobot_form(v21, tmp_path):
+    out = tmp_path / "v3"
+    convert(v21, out, "v3.0")
+    before = json.loads((out / "meta/stats.json").read_text())
+    (out / "meta/stats.json").write_text(json.dumps({"action": before["action"]}))  # damaged
+    run = CliRunner().invoke
+    r = run(cli, ["dataset", "stats", str(out), "--write", "--json"])
+    assert r.exit_code == 0, r.output
+    assert set(json.loads(r.output)) == {"state", "action"}  # per modality key
+    after = json.loads((out / "meta/stats.json").read_text())
+    assert after == before  # cameras and counts back, the same numbers
+    assert (out / "meta/episodes/chunk-000/file-000.parquet").is_file()  # kept
+    assert validate(out, so101_spec()).ok
+    r = run(cli, ["dataset", "show", str(out), "--episode", "2"])
+    assert r.exit_code == 0, r.output
+    assert "LeRobot v3.0" in r.output and "episode 2: 10 frames" in r.output

@@ -227,6 +227,15 @@ def pull_cmd(repo_id: str, dst: Path, revision, offline, token, overwrite) -> No
     _report(dst, None, f"pulled {repo_id}: ")
 
 
+def _meta_names(root: Path, but: str) -> list[str]:
+    """Every file of ``meta/`` (relative to it, subfolders included) except ``but``."""
+    meta = root / "meta"
+    return [
+        str(p.relative_to(meta)) for p in sorted(meta.rglob("*"))
+        if p.is_file() and str(p.relative_to(root)) != but
+    ]  # fmt: skip
+
+
 @command.command("stats")
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -238,7 +247,15 @@ def stats_cmd(root: Path, as_json: bool, write: bool) -> None:
 
     stats = dataset_modality_stats(root, progress=_progress("stats"))
     if write:
-        commit_meta(root, {STATS: json_text(exact_feature_stats(root))})
+        from groot_sdk.data import v30
+
+        if v30.version_of(root).startswith("v3"):  # LeRobot's form: cameras, counts, q10..q90
+            info = v30.parse_info_v30(v30.L.read_json(root / v30.L.INFO))
+            rows = v30.read_episodes(root)
+            text = json_text(v30.dataset_stats_v30(root, info, rows)).encode()
+            v30.commit_meta_v30(root, {STATS: text}, keep=_meta_names(root, STATS))
+        else:
+            commit_meta(root, {STATS: json_text(exact_feature_stats(root))})
     if as_json:
         echo_json(stats)
         return
