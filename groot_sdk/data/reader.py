@@ -70,6 +70,19 @@ def read_meta_json(root: Path, name: str) -> Any:
         raise DatasetError(f"{name}: {exc}") from None
 
 
+class _NoEpisodeFiles(L.DatasetLayout):
+    """``Dataset.layout`` of a v3.0 dataset: it has no per-episode files."""
+
+    def data_file(self, episode_index: int) -> Path:
+        raise DatasetError(
+            f"{self.root}: a LeRobot v3.0 dataset has no per-episode files; read episode "
+            f"{episode_index} with Dataset.episode() / video_frames()"
+        )
+
+    def video_file(self, episode_index: int, video_key: str) -> Path:
+        return self.data_file(episode_index)
+
+
 class Dataset:
     """The metadata of a v2.1 or v3.0 dataset plus per-episode access to its files.
 
@@ -120,7 +133,9 @@ class Dataset:
         self.features = info["features"]
         self.fps = float(info["fps"])
         self.v30 = v30.V30Index(self.root, info)
-        self.layout = L.DatasetLayout(self.root)  # v2.1 paths; v3.0 files go through v30
+        # v3.0 files are found through ``v30`` (or :meth:`video_frames`); v2.1-style per-episode
+        # lookups through ``layout`` fail loudly rather than name a wrong file
+        self.layout = _NoEpisodeFiles(self.root)
         self.episodes = [
             {k: v for k, v in r.items() if "/" not in k and not k.startswith("dataset_")}
             for r in self.v30.rows
@@ -156,6 +171,19 @@ class Dataset:
             if c not in cols:
                 raise DatasetError(f"{self.layout.rel(path)}: has no column '{c}'")
         return cols
+
+    def video_frames(self, index: int, key: str) -> np.ndarray:
+        """Every decoded frame (T, H, W, 3) of camera ``key`` in episode ``index``, either
+        format (v3.0: the episode's span of the shared file)."""
+        if self.v30 is not None:
+            from groot_sdk.data.v30 import extract_frames
+
+            n = int(next(e for e in self.episodes if e["episode_index"] == index)["length"])
+            start, _ = self.v30.video_span(index, key)
+            return np.stack(extract_frames(self.v30.video_file(index, key), start, n, self.fps))
+        from groot_sdk.data.video import read_frames
+
+        return read_frames(self.layout.video_file(index, key))
 
     def concat(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
         """``columns`` of every episode, concatenated in episode order."""

@@ -237,3 +237,15 @@ def test_stats_and_show_read_v30_and_stats_write_keeps_lerobot_form(v21, tmp_pat
     r = run(cli, ["dataset", "show", str(out), "--episode", "2"])
     assert r.exit_code == 0, r.output
     assert "LeRobot v3.0" in r.output and "episode 2: 10 frames" in r.output
+
+
+def test_reader_gives_frames_of_either_format_and_no_wrong_v30_paths(v21, tmp_path):
+    from groot_sdk.data.layout import DatasetError
+
+    convert(v21, tmp_path / "v3", "v3.0")
+    a, b = Dataset(v21), Dataset(tmp_path / "v3")
+    key = a.video_keys[1]
+    np.testing.assert_array_equal(a.video_frames(2, key), b.video_frames(2, key))
+    assert a.video_frames(2, key).shape[0] == 10
+    with pytest.raises(DatasetError, match="no per-episode files"):
+        b.layout.video_file(0, key)  # a v2.1 path would name a file that does not exist
