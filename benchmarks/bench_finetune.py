@@ -11,6 +11,7 @@ Rows, each in a fresh process (so that its peak memory is its own), batch ``--ba
 * ``train lora16``   LoRA rank 16 on the DiT (peft), projector frozen
 * ``train +llm``     also the language model (``--tune-llm``)
 
+Rows run in rounds (each row once per round, ``--rounds``), medians over the rounds.
 Reported: ms per step, steps/s, and the peak resident-set growth over the process's size after
 building the model (MB), each as a ratio to ``forward only`` measured in the same run.
 Writes out/bench/finetune.json. Absolute numbers are this CPU's; the ratios say what training
@@ -109,17 +110,26 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per row")
     parser.add_argument("--out", default="out/bench")
     args = parser.parse_args()
     if args.quick:
-        args.model, args.calls, args.warmup = "tiny", 2, 1
+        args.model, args.calls, args.warmup, args.rounds = "tiny", 2, 1, 1
     try:
         import peft  # noqa: F401
     except ImportError:
         rows = [r for r in ROWS if r != "train lora16"]
     else:
         rows = list(ROWS)
-    results = {row: run_row(row, args) for row in rows}
+    # rounds: every row once per round, so that load from other processes falls on all alike;
+    # a row's figures are the medians over the rounds
+    runs: dict[str, list[dict]] = {row: [] for row in rows}
+    for _ in range(args.rounds):
+        for row in rows:
+            runs[row].append(run_row(row, args))
+    results = {}
+    for row, rs in runs.items():
+        results[row] = {k: sorted(r[k] for r in rs)[len(rs) // 2] for k in rs[0]}
     base = results["forward only"]
     print(f"GR00T N1.5 fine-tuning, {args.model} widths, batch {args.batch}, "
           f"{args.threads} threads, {platform.processor() or platform.machine()}")  # fmt: skip
