@@ -249,3 +249,26 @@ def test_reader_gives_frames_of_either_format_and_no_wrong_v30_paths(v21, tmp_pa
     assert a.video_frames(2, key).shape[0] == 10
     with pytest.raises(DatasetError, match="no per-episode files"):
         b.layout.video_file(0, key)  # a v2.1 path would name a file that does not exist
+
+
+def test_process_backend_drops_steps_when_every_slot_is_in_flight(tmp_path):
+    """With the worker process stopped (SIGSTOP), the ring's 2 slots fill and further steps
+    are dropped and counted, without blocking; the kept ones are written once it resumes."""
+    import os
+    import signal
+
+    spec = so101_spec()
+    frames = {c.name: np.zeros(c.model_shape, np.uint8) for c in spec.cameras}
+    rec = LeRobotRecorder(tmp_path / "ds", spec, fps=30, max_pending=2, backend="process")
+    os.kill(rec._proc.pid, signal.SIGSTOP)
+    try:
+        rec.start_episode("t")
+        for _ in range(5):
+            rec.add_step(frames, np.zeros(6), np.zeros(6), 0.0)
+        assert rec.dropped == 3
+        rec.end_episode()
+    finally:
+        os.kill(rec._proc.pid, signal.SIGCONT)
+    rec.close()
+    ds = Dataset(tmp_path / "ds")
+    assert [(e["length"], e["dropped_steps"]) for e in ds.episodes] == [(2, 3)]
