@@ -272,3 +272,59 @@ def test_process_backend_drops_steps_when_every_slot_is_in_flight(tmp_path):
     rec.close()
     ds = Dataset(tmp_path / "ds")
     assert [(e["length"], e["dropped_steps"]) for e in ds.episodes] == [(2, 3)]
+
+
+_KILLED_PARENT = """
+import os, signal, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from data.helpers import so101_spec
+from groot_sdk.data.recorder import LeRobotRecorder
+
+if __name__ == "__main__":
+    spec = so101_spec()
+    frames = {{c.name: np.full(c.model_shape, 60, np.uint8) for c in spec.cameras}}
+    rec = LeRobotRecorder(sys.argv[1], spec, fps=30, format="v3.0", backend="process")
+    for ep in range(3):
+        rec.start_episode(f"t{{ep}}")
+        for _ in range(5):
+            rec.add_step(frames, np.zeros(6), np.zeros(6), 0.0)
+        if ep < 2:
+            rec.end_episode(True)
+    rec.flush(60)
+    print(rec._proc.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # mid-episode, no close()
+"""
+
+
+def test_a_killed_parent_leaves_the_finished_episodes_packed(tmp_path):
+    """kill -9 of the recording process: its worker process sees the pipe close, keeps the
+    finished episodes (packed into v3.0), drops the unfinished one, and exits."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "rec.py"
+    script.write_text(_KILLED_PARENT.format(tests=str(Path(__file__).resolve().parents[1])))
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "ds")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == -9, out.stderr[-2000:]
+    child = int(out.stdout.split()[0])
+    for _ in range(600):  # bounded: the worker finishes and exits on its own
+        try:
+            os.kill(child, 0)
+            status = Path(f"/proc/{child}/status")
+            if status.exists() and "\tZ" in status.read_text():
+                break  # exited; waiting for a parent that does not reap orphans
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the worker process did not exit after its parent was killed")
+    ds = Dataset(tmp_path / "ds")
+    assert ds.version == "v3.0" and [e["length"] for e in ds.episodes] == [5, 5]
+    assert validate(tmp_path / "ds", so101_spec()).ok
