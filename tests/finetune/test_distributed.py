@@ -58,4 +58,8 @@ def test_two_gloo_processes_match_one(demos, tiny_base, tmp_path):
     wa = load_file(str(tmp_path / "one" / "model.safetensors"))
     wb = load_file(str(tmp_path / "two" / "model.safetensors"))
     for key in wa:
+        if key.endswith("to_k.bias"):
+            # softmax ignores a bias added to every key: its gradient is rounding noise, which
+            # Adam scales up to full-size steps, so these differ between any two runs
+            continue
         np.testing.assert_allclose(wb[key].numpy(), wa[key].numpy(), atol=1e-5, err_msg=key)
