@@ -156,13 +156,46 @@ def reference_model(ref, ours, tmp_path):
     return model
 
 
-def test_reference_parity_whole_policy(n17_checkpoint, n17_backend, tmp_path):
+@pytest.mark.parametrize("which", ["n17_checkpoint", "relative_checkpoint"])
+def test_reference_parity_whole_policy(which, request, tmp_path):
     """Backbone + head, two prompts of different length (left padding), same injected noise:
-    max abs error < 1e-4 in fp32 against LeRobot 0.6.1's GR00TN17."""
+    max abs error < 1e-4 in fp32 against LeRobot 0.6.1's GR00TN17 (one camera; two cameras with
+    relative actions)."""
+
+    from groot_sdk.models.gr00t_n17.backends import create
+
+    ref, _ = reference()
+    parity(ref, create("torch", None, request.getfixturevalue(which), seed=5), tmp_path)
+
+
+def test_reference_parity_at_real_widths(tmp_path):
+    """The same at N1.7's real widths (vision 1024 with the 48 x 48 position table, LM 2048 with
+    head_dim 128 and M-RoPE sections 24/20/20, DiT 1536), fewer layers."""
+    import torch
+
+    from groot_sdk.models.gr00t_n17.backends import create
+    from groot_sdk.models.gr00t_n17.tiny import build_tiny_checkpoint, wide_config_dict
+
+    ref, _ = reference()
+    config = wide_config_dict(
+        vision_layers=2, llm_layers=2, dit_layers=4, vocab_size=512, embodiments=3
+    )
+    config["backbone_config"]["vision_config"]["deepstack_visual_indexes"] = [0, 1]
+    ckpt = build_tiny_checkpoint(
+        tmp_path / "wide", cameras=("front", "wrist"), tag="libero_sim", config=config
+    )
+    backend = create("torch", None, ckpt, seed=5)
+    with torch.no_grad():  # weights at a trained model's scale, so activations stay O(1)
+        for name, param in backend.model.named_parameters():
+            if not name.endswith(("norm.weight", "norm1.weight", "norm2.weight", "norm3.weight")):
+                param.normal_(0.0, 0.02)
+    parity(ref, backend, tmp_path)
+
+
+def parity(ref, n17_backend, tmp_path):
     import torch
     from transformers.feature_extraction_utils import BatchFeature
 
-    ref, _ = reference()
     ours = n17_backend.model
     theirs = reference_model(ref, ours, tmp_path)
     inputs = n17_backend.processor.collate(observations(n17_backend.processor))
@@ -197,6 +230,7 @@ def test_reference_parity_whole_policy(n17_checkpoint, n17_backend, tmp_path):
     err = (got - want).abs().max().item()
     assert err < 1e-4, err
     assert want.abs().max().item() > 1.0  # not a trivially small output
+    return err
 
 
 def test_reference_language_and_statistics(n17_checkpoint):

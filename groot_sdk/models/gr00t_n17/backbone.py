@@ -100,7 +100,7 @@ class Qwen3VLBackbone(nn.Module):
         if h % (patch * merge) or w % (patch * merge):
             raise ValueError(f"image size {h}x{w} is not a multiple of {patch * merge}")
         self.grid = (1, h // patch, w // patch)
-        grid = torch.tensor([self.grid])
+        grid = torch.tensor([self.grid], device="cpu")
         visual = self.visual
         idx, weights = get_vision_interpolation_indices_and_weights(
             grid,
@@ -183,11 +183,15 @@ class Qwen3VLBackbone(nn.Module):
         )
         rope = lm.rotary_emb(embeds, position_ids)
         hidden = embeds
+        last = len(lm.layers) - 1
         for idx, layer in enumerate(lm.layers):
             hidden = layer(
                 hidden, attention_mask=mask, position_ids=position_ids[0], position_embeddings=rope
             )
-            if idx < len(deepstack):
+            # the reference reads the last kept layer's own output: a deepstack feature that
+            # transformers would add after it (select_layer <= number of deepstack layers) is not
+            # part of the features
+            if idx < len(deepstack) and idx < last:
                 extra = deepstack[idx].to(hidden.dtype)[order]
                 hidden = hidden + torch.where(where, extra, torch.zeros_like(extra))
         return lm.norm(hidden), image_mask

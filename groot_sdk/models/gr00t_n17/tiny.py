@@ -63,7 +63,7 @@ def tiny_config_dict(num_inference_timesteps: int = 4) -> dict[str, Any]:
             "num_heads": 2,
             "num_position_embeddings": 64,
             "out_hidden_size": width,
-            "deepstack_visual_indexes": [0],
+            "deepstack_visual_indexes": [0, 1],
         },
     }
     block = {"attention_head_dim": 16, "num_attention_heads": 2, "dropout": 0.2}
@@ -252,8 +252,10 @@ def build_tiny_checkpoint(
     from groot_sdk.models.gr00t_n17.modeling import GR00TN17
 
     torch.manual_seed(seed)
-    model = GR00TN17(GR00TN17Config(**(config or tiny_config_dict())))
-    with torch.no_grad():  # _init_weights is a no-op: give every tensor a small random value
+    with torch.device("meta"):  # no default initialisation: every tensor is filled below
+        model = GR00TN17(GR00TN17Config(**(config or tiny_config_dict())))
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():  # give every tensor a small random value
         for name, param in model.named_parameters():
             if name.endswith(
                 ("norm.weight", "norm1.weight", "norm2.weight", "norm3.weight", "layernorm.weight")
