@@ -81,6 +81,8 @@ class FinetuneConfig:
         _positive("--frame-cache-gb", self.frame_cache_gb)
         if not 0 <= self.warmup_ratio < 1:
             raise FinetuneError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not (math.isfinite(self.weight_decay) and math.isfinite(self.max_grad_norm)):
+            raise FinetuneError("--weight-decay and --max-grad-norm must be finite")
         if self.weight_decay < 0 or self.max_grad_norm < 0:
             raise FinetuneError("--weight-decay and --max-grad-norm must be >= 0")
         if self.precision not in PRECISIONS:

@@ -193,6 +193,9 @@ def test_resume_continues_exactly(demos, tiny_base, tmp_path):
         (["--max-steps", "2", "--dataset", "/nonexistent/ds"], "/nonexistent/ds"),
         (["--max-steps", "2", "--embodiment-tag", "mystery_bot"], "mystery_bot"),
         (["--max-steps", "2", "--lora-llm"], "--lora-llm needs --lora-rank"),
+        (["--max-steps", "2", "--lr", "nan"], "--lr"),
+        (["--max-steps", "2", "--weight-decay", "inf"], "--weight-decay"),
+        (["--epochs", "nan"], "--epochs"),
         (
             ["--max-steps", "2", "--no-tune-projector", "--no-tune-diffusion-model"],
             "nothing to train",
@@ -267,3 +270,30 @@ def test_lerobot_v30_dataset_trains_like_its_v21_source(demos, tiny_base, tmp_pa
         (tmp_path / n / "logs" / "train.csv").read_text().splitlines() for n in ("from21", "from30")
     )
     assert [r.split(",")[2] for r in a] == [r.split(",")[2] for r in b]
+
+
+def test_bf16_mixed_precision_keeps_fp32_weights(demos, tiny_base, tmp_path):
+    from safetensors import safe_open
+
+    out = tmp_path / "bf16"
+    done = groot("finetune", "-e", "fetch", "--dataset", str(demos), "--base", str(tiny_base),
+                 "--out", str(out), "--max-steps", "2", "--batch-size", "4", "--precision",
+                 "bf16", "--no-progress", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["precision"] == "bf16" and np.isfinite(summary["final_loss"])
+    with safe_open(str(out / "model.safetensors"), framework="pt") as f:
+        assert f.get_tensor("action_head.action_decoder.layer2.W").dtype.is_floating_point
+        assert str(f.get_tensor("action_head.action_decoder.layer2.W").dtype) == "torch.float32"
+
+
+def test_epochs_budget_counts_global_batches():
+    from pathlib import Path
+
+    from groot_sdk.finetune.config import FinetuneConfig
+    from groot_sdk.finetune.trainer import plan_steps
+
+    cfg = FinetuneConfig(datasets=(Path("d"),), base="b", out=Path("o"), embodiment="fetch",
+                         epochs=1.5, batch_size=32, grad_accum=2)  # fmt: skip
+    assert plan_steps(cfg, samples=1000, world=2) == 12  # ceil(1.5 * 1000 / (32 * 2 * 2))
+    assert plan_steps(cfg, samples=1000, world=1) == 24

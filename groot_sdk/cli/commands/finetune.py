@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from groot_sdk.cli._common import Text
+from groot_sdk.cli._common import FiniteFloat, Text
 
 
 @click.command("finetune")
@@ -53,7 +53,7 @@ from groot_sdk.cli._common import Text
 @click.option("--max-steps", type=click.IntRange(1), default=None, help="Optimizer steps.")
 @click.option(
     "--epochs",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0, min_open=True),
     default=None,
     help="Passes over the data (instead of --max-steps).",
 )
@@ -65,12 +65,12 @@ from groot_sdk.cli._common import Text
     help="Per process (global = batch x processes x --grad-accum).",
 )
 @click.option("--grad-accum", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-4, show_default=True)
-@click.option("--weight-decay", type=click.FloatRange(0), default=1e-5, show_default=True)
+@click.option("--lr", type=FiniteFloat(0, min_open=True), default=1e-4, show_default=True)
+@click.option("--weight-decay", type=FiniteFloat(0), default=1e-5, show_default=True)
 @click.option(
-    "--warmup-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True
+    "--warmup-ratio", type=FiniteFloat(0, 1, max_open=True), default=0.05, show_default=True
 )
-@click.option("--max-grad-norm", type=click.FloatRange(0), default=1.0, show_default=True)
+@click.option("--max-grad-norm", type=FiniteFloat(0), default=1.0, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True)
 @click.option(
     "--precision",
@@ -92,7 +92,7 @@ from groot_sdk.cli._common import Text
 )
 @click.option("--lora-alpha", type=click.IntRange(1), default=16, show_default=True)
 @click.option(
-    "--lora-dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True
+    "--lora-dropout", type=FiniteFloat(0, 1, max_open=True), default=0.1, show_default=True
 )
 @click.option("--lora-llm", is_flag=True, help="Also put LoRA adapters on the language model.")
 @click.option(
@@ -121,7 +121,7 @@ from groot_sdk.cli._common import Text
 @click.option("--log-every", type=click.IntRange(1), default=1, show_default=True)
 @click.option(
     "--frame-cache-gb",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloat(0, min_open=True),
     default=2.0,
     show_default=True,
     help="Decoded video frames kept in memory per process.",
