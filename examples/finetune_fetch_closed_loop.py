@@ -37,10 +37,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, default=Path("runs/finetune_fetch"))
     ap.add_argument("--demos", type=int, default=100)
-    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-episodes", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1, help="torch/onnx threads (tiny model: 1)")
     ap.add_argument("--no-onnx", action="store_true", help="Skip the ONNX export and its eval.")
     args = ap.parse_args(argv)
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     train = groot("finetune", "-e", "fetch", "--dataset", str(work / "demos"),
                   "--base", str(work / "base"), "--out", str(work / "model"),
                   "--max-steps", str(args.steps), "--batch-size", str(args.batch_size),
-                  "--lr", str(args.lr), "--log-every", "10")  # fmt: skip
+                  "--lr", str(args.lr), "--log-every", "10", "--threads", str(args.threads))  # fmt: skip
     report["train"] = train
     print(f"trained {train['steps']} steps in {train['train_seconds']} s", flush=True)
 
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     for backend, checkpoint in evals.items():
         result = groot("eval", "-e", "fetch", "--sim", "--task", "reach", "-p", backend,
                        "--policy-opt", f"checkpoint={checkpoint}", "--policy-opt", "seed=0",
+                       "--policy-opt", f"threads={args.threads}",
                        "-n", str(args.eval_episodes), "--seed", "0")  # fmt: skip
         report[f"eval_{backend}"] = {
             k: result[k] for k in ("success_rate", "successes", "episodes", "ci_low", "ci_high",

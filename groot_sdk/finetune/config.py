@@ -54,6 +54,7 @@ class FinetuneConfig:
     resume: bool = False
     workers: int = 0
     log_every: int = 1
+    threads: int | None = None
     frame_cache_gb: float = 2.0
     progress: bool = True
     extra: dict = field(factory=dict)

@@ -165,6 +165,8 @@ def run(cfg: FinetuneConfig) -> dict[str, Any]:
     accelerator.wait_for_everyone()
     processor = build_processor(out, config, tag, embodiment_id=embodiment_id)
 
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     try:
         model = load_model(base_dir)

@@ -119,6 +119,8 @@ from groot_sdk.cli._common import FiniteFloat, Text
     help="Data-loading worker processes (video decoding).",
 )
 @click.option("--log-every", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 1024), default=None,
+              help="torch intra-op threads per process (small models on a busy CPU: 1).")
 @click.option(
     "--frame-cache-gb",
     type=FiniteFloat(0, min_open=True),
@@ -132,7 +134,7 @@ def command(embodiment, datasets, base, out, embodiment_tag, tokenizer, max_step
             batch_size, grad_accum, lr, weight_decay, warmup_ratio, max_grad_norm, seed,
             precision, tune_llm, tune_visual, tune_projector, tune_diffusion_model, lora_rank,
             lora_alpha, lora_dropout, lora_llm, normalization, save_every, keep_checkpoints,
-            resume, workers, log_every, frame_cache_gb, no_progress, as_json) -> None:  # fmt: skip
+            resume, workers, log_every, threads, frame_cache_gb, no_progress, as_json) -> None:  # fmt: skip
     """Fine-tune GR00T N1.5 (flow matching) and write a checkpoint to OUT.
 
     Multi-GPU / multi-node: run the same command under `accelerate launch` or `torchrun`
@@ -156,7 +158,7 @@ def command(embodiment, datasets, base, out, embodiment_tag, tokenizer, max_step
         tune_diffusion_model=tune_diffusion_model, lora_rank=lora_rank, lora_alpha=lora_alpha,
         lora_dropout=lora_dropout, lora_llm=lora_llm, normalization=normalization,
         save_every=save_every, keep_checkpoints=keep_checkpoints, resume=resume,
-        workers=workers, log_every=log_every, frame_cache_gb=frame_cache_gb,
+        workers=workers, log_every=log_every, threads=threads, frame_cache_gb=frame_cache_gb,
         progress=not no_progress and not as_json,
     )  # fmt: skip
     summary = run(cfg)
