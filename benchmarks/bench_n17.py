@@ -4,13 +4,13 @@ Both generations are built as random checkpoints with their released parameter n
 same widths and depths, and run through the ``torch`` backend (fp32; N1.5 with its CPU default,
 Linear layers through oneDNN) and through ONNX Runtime:
 
-* ``--model tiny`` (default): the tiny test checkpoints (width 32), i.e. pre/post-processing and
-  framework overhead; N1.7 resizes to 256 px and crops, N1.5 to 224 px;
+* ``--model tiny`` (default): the tiny test checkpoints (width 32): pre/post-processing and
+  framework overhead (N1.5's tiny model sees 28 px images, N1.7's the real 256 px);
 * ``--model wide``: the real widths (N1.5: SigLIP 1152, Qwen3 2048, DiT 1536 at 224 px;
   N1.7: Qwen3-VL vision 1024, LM 2048, DiT 1536 at 256 px) with 2 vision / 2 LM / 4 DiT /
   1 VL-self-attention layers and 3 embodiment slots each.
 
-What differs per call at equal depth: N1.7 feeds 64 merged tokens per image to the LM (N1.5
+Both get the same 640 x 480 camera frame. What differs per call at equal depth: N1.7 feeds 64 merged tokens per image to the LM (N1.5
 256), its vision tower is narrower, and its DiT denoises 40 steps of 132-D actions (N1.5 16 of
 32) plus its deepstack additions. Rows: ``get_action`` (pre-processing + model +
 post-processing) and ``model`` (the network alone); the ratio is N1.7 time / N1.5 time (below 1:
@@ -86,6 +86,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     timers = {}
+    frames = np.random.default_rng(0).integers(0, 256, (1, 480, 640, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         ckpts = build(Path(tmp), args.model)
         backends = {
@@ -101,6 +102,8 @@ def main() -> None:
         for name, backend in backends.items():
             own = getattr(backend, "synthetic_observation", None)
             obs = own(0) if own else synth15(backend.processor, 0)
+            for key in [k for k in obs if k.startswith("video.")]:  # the same 640x480 camera
+                obs[key] = frames
             inputs = backend.processor(obs)
             noise = backend.noise(1)
             timers[f"{name} get_action"] = lambda b=backend, o=obs: b.get_action(o)
