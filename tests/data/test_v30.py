@@ -328,3 +328,17 @@ def test_a_killed_parent_leaves_the_finished_episodes_packed(tmp_path):
     ds = Dataset(tmp_path / "ds")
     assert ds.version == "v3.0" and [e["length"] for e in ds.episodes] == [5, 5]
     assert validate(tmp_path / "ds", so101_spec()).ok
+
+
+def test_pack_starts_new_files_at_the_size_limits(v21, tmp_path):
+    out = tmp_path / "v3"
+    v30.pack(v21, out, data_file_mb=1e-6)  # every episode over the limit: one file each
+    ds = Dataset(out)
+    assert [(r["data/file_index"], r["dataset_from_index"]) for r in ds.v30.rows] == [
+        (0, 0), (1, 10), (2, 20)
+    ]  # fmt: skip
+    key = ds.video_keys[0]
+    assert [r[f"videos/{key}/file_index"] for r in ds.v30.rows] == [0, 1, 2]
+    assert [r[f"videos/{key}/from_timestamp"] for r in ds.v30.rows] == [0.0, 0.0, 0.0]
+    assert validate(out, so101_spec()).ok
+    _assert_same(Dataset(v21), ds, _frames_v3)
