@@ -342,3 +342,34 @@ def test_pack_starts_new_files_at_the_size_limits(v21, tmp_path):
     assert [r[f"videos/{key}/from_timestamp"] for r in ds.v30.rows] == [0.0, 0.0, 0.0]
     assert validate(out, so101_spec()).ok
     _assert_same(Dataset(v21), ds, _frames_v3)
+
+
+@pytest.mark.parametrize("codec", ["av1", "h264"])
+def test_a_lerobot_made_v30_converts_to_v21_with_modality(tmp_path, codec):
+    """A v3.0 dataset as LeRobot writes it (no modality.json, no groot columns, tasks as a
+    column): to v2.1 with the embodiment's modality.json; an AV1-labelled video is
+    re-encoded to H.264 (GR00T's v2.1 decoders), an H.264 one stream-copied."""
+    from .test_data_convert import _build_v3
+
+    spec = so101_spec()
+    lengths = [7, 11, 5]
+    state, _ = _build_v3(tmp_path / "v3", spec, lengths)
+    info_path = tmp_path / "v3/meta/info.json"
+    info = json.loads(info_path.read_text())
+    for cam in spec.cameras:
+        info["features"][cam.original_key]["info"]["video.codec"] = codec
+    info_path.write_text(json.dumps(info))
+    r = CliRunner().invoke(
+        cli, ["dataset", "convert", str(tmp_path / "v3"), str(tmp_path / "v21"), "-e", "so101"]
+    )
+    assert r.exit_code == 0, r.output
+    ds = Dataset(tmp_path / "v21")
+    assert ds.version == "v2.1" and [e["length"] for e in ds.episodes] == lengths
+    assert ds.features["observation.images.front"]["info"]["video.codec"] == "h264"
+    assert json.loads((tmp_path / "v21/meta/modality.json").read_text()) == modality_json(spec)
+    np.testing.assert_array_equal(ds.episode(1)["observation.state"], state[7:18])
+    assert ds.tasks == {0: "fold the towel", 1: "open the drawer"}
+    for i in range(3):
+        for c, cam in enumerate(spec.cameras):  # each episode a solid grey level
+            frames = ds.video_frames(i, cam.original_key)
+            assert abs(float(frames.mean()) - (20 + 50 * i + 10 * c)) < 3
