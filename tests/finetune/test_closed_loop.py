@@ -2,8 +2,8 @@
 `groot run --record` -> a tiny GR00T N1.5 fine-tuned with `groot finetune` -> `groot eval` on
 seeds never recorded, in torch and exported to ONNX (examples/finetune_fetch_closed_loop.py).
 
-CI size: 40 demos, 400 steps, 10 evaluation episodes per backend (a few minutes on 2 cores;
-marked slow). The full size (100 demos, 100 episodes) is the example's default; its figures are
+CI size: 100 demos, 1500 steps, 20 evaluation episodes per backend (a few minutes on 2 cores;
+marked slow). The example's default evaluates 100 episodes; its figures are
 in docs/finetune.md. GROOT_FT_LOOP="demos,steps,episodes" overrides the size.
 """
 
@@ -22,7 +22,9 @@ from .conftest import ROOT
 def test_record_finetune_eval_closed_loop(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime", reason="the ONNX half needs the onnx extra")
     pytest.importorskip("onnxscript", reason="torch's ONNX exporter needs onnxscript")
-    demos, steps, episodes = (int(x) for x in os.environ.get("GROOT_FT_LOOP", "40,400,10").split(","))
+    demos, steps, episodes = (
+        int(x) for x in os.environ.get("GROOT_FT_LOOP", "100,1500,20").split(",")
+    )
     spec = importlib.util.spec_from_file_location(
         "finetune_fetch_closed_loop", ROOT / "examples" / "finetune_fetch_closed_loop.py"
     )
