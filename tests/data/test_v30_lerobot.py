@@ -1,6 +1,6 @@
 """The v3.0 datasets groot-sdk writes, read by LeRobot's own ``LeRobotDataset`` (the real
 ``lerobot`` package, 0.4.4: the newest release on PyPI for Python 3.11; its torch<2.11 pin
-clashes with the project's torch, so it runs in its own nox session, ``nox -s lerobot_v3``).
+clashes with the project's torch, so it runs in its own nox session, ``nox -s lerobot_v04``).
 Skips, saying so, where no LeRobot with the v3.0 reader is installed."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def _lerobot_v3():
     try:
         from lerobot.datasets.lerobot_dataset import CODEBASE_VERSION, LeRobotDataset
     except Exception as exc:  # noqa: BLE001 - absent, or an import that fails here
-        pytest.skip(f"LeRobot's v3.0 reader is not installed ({exc}); run `nox -s lerobot_v3`")
+        pytest.skip(f"LeRobot's v3.0 reader is not installed ({exc}); run `nox -s lerobot_v04`")
     if CODEBASE_VERSION != "v3.0":
-        pytest.skip(f"installed lerobot reads {CODEBASE_VERSION}; `nox -s lerobot_v3` has 0.4.4")
+        pytest.skip(f"installed lerobot reads {CODEBASE_VERSION}; `nox -s lerobot_v04` has 0.4.4")
     return LeRobotDataset
 
 
