@@ -591,6 +591,14 @@ def test_bfloat16_and_batched(n17_checkpoint, n17_backend):
 
     obs = n17_backend.synthetic_observation(0)
     half = create("torch", None, n17_checkpoint, seed=5, dtype="bfloat16")
+    assert half.onednn_layers == 0  # oneDNN Linear is N1.5's CPU float32 default, not bf16
+    plain = create("torch", None, n17_checkpoint, seed=5, onednn=False)
+    assert plain.onednn_layers == 0 and n17_backend.onednn_layers > 0
+    np.testing.assert_allclose(
+        plain.get_action(obs)["action.single_arm"],
+        n17_backend.get_action(obs)["action.single_arm"],
+        atol=1e-5,
+    )
     assert half.model.action_head.state_encoder.layer1.W.dtype.is_floating_point
     a, b = n17_backend.get_action(obs), half.get_action(obs)
     assert np.abs(a["action.single_arm"] - b["action.single_arm"]).max() < 0.2

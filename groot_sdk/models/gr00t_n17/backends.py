@@ -3,7 +3,7 @@
 :mod:`groot_sdk.policy.gr00t_versions` sends a checkpoint whose ``config.json`` says
 ``Gr00tN1d7`` (or an export whose manifest says ``groot-n1.7-onnx``) here: :func:`create` builds
 the backend, :func:`export_onnx` and :func:`build_engines` serve ``groot export-onnx`` and
-``groot build-engine``. Options are N1.5's (``device``, ``dtype``, ``compile``, ``threads``,
+``groot build-engine``. Options are N1.5's (``device``, ``dtype``, ``compile``, ``threads``, ``onednn``,
 ``seed``, ``warmup``, ``batched``, ``embodiment_tag``, ``embodiment_id``, ``tokenizer``,
 ``denoising_steps``, ``providers``).
 """
@@ -55,6 +55,13 @@ class TorchGr00tN17(Gr00tN17Backend):
         self.device = torch.device(device)
         self.dtype = getattr(torch, _DTYPES[dtype])
         self.model = load_model(self.directory, device=self.device, dtype=self.dtype)
+        if onednn is None:  # N1.5's rule: CPU float32 Linear layers through oneDNN
+            onednn = self.device.type == "cpu" and dtype in ("float32", "fp32") and not compile
+        self.onednn_layers = 0
+        if str(onednn).lower() not in ("false", "0", "no", "off"):
+            from groot_sdk.models.gr00t_n15.onednn import use_onednn_linear
+
+            self.onednn_layers = use_onednn_linear(self.model)
         if denoising_steps:
             self.model.action_head.num_inference_timesteps = int(denoising_steps)
         self._forward = self.model.get_action
