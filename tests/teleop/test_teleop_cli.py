@@ -32,8 +32,10 @@ def _leader_trajectory(spec, n):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_leader_drives_sim_follower_and_records_two_episodes(tmp_path, so101_spec):
+@pytest.mark.parametrize("fmt", ["v2.1", "v3.0"])
+def test_leader_drives_sim_follower_and_records_two_episodes(tmp_path, so101_spec, fmt):
     """`groot teleop -e so101 --sim --device leader --fake-hardware --record DIR --episodes 2`
+    (and ``--format v3.0``)
     with a scripted leader trajectory (one row per position read on the simulated leader
     bus) and scripted keys: start, save, start, save. The recorded commands are the leader's
     joints to within one servo tick (the gripper mapped by range); the follower's measured
@@ -52,7 +54,7 @@ def test_leader_drives_sim_follower_and_records_two_episodes(tmp_path, so101_spe
     ds = tmp_path / "ds"
     result = _invoke(
         "teleop", "-e", "so101", "--sim", "--device", "leader", "--fake-hardware",
-        "--record", ds, "--episodes", 2, "--rate", 0, "--json",
+        "--record", ds, "--episodes", 2, "--rate", 0, "--json", "--format", fmt,
         "--device-opt", f"script={tmp_path / 'leader.json'}",
         "--input-script", tmp_path / "keys.json",
     )  # fmt: skip
@@ -68,6 +70,7 @@ def test_leader_drives_sim_follower_and_records_two_episodes(tmp_path, so101_spe
 
     assert validate(ds, spec).ok
     data = Dataset(ds)
+    assert json.loads((ds / "meta" / "info.json").read_text())["codebase_version"] == fmt
     assert len(data.episode_indices) == 2
     for i in data.episode_indices:
         ep = data.episode(i, ["observation.state", "action"])

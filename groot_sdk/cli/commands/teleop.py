@@ -34,6 +34,14 @@ from groot_sdk.cli.commands.run import (
 )
 @click.option("--record", type=click.Path(file_okay=False), default=None, help="Dataset dir.")
 @click.option(
+    "--format",
+    "record_format",
+    type=click.Choice(["v2.1", "v3.0"]),
+    default="v2.1",
+    show_default=True,
+    help="--record: LeRobot dataset format (v3.0: several episodes per file, LeRobot >= 0.4).",
+)
+@click.option(
     "--episodes",
     type=click.IntRange(1, 100_000),
     default=1,
@@ -100,6 +108,7 @@ def command(
     device: str,
     device_opts: tuple[str, ...],
     record: str | None,
+    record_format: str,
     episodes: int,
     task: str,
     sim: bool,
@@ -187,7 +196,9 @@ def command(
             from groot_sdk.data.recorder import LeRobotRecorder
 
             fps = float(getattr(teleop_policy, "policy_hz", None) or spec.rates.policy_hz)
-            recorder = LeRobotRecorder(record, spec, fps=fps, task=instruction)
+            recorder = LeRobotRecorder(  # a worker process: add_step never waits for the GIL
+                record, spec, fps=fps, task=instruction, format=record_format, backend="process"
+            )
         config = DeployConfig(
             rate_hz=rate, task=instruction, timeout=timeout, seed=seed, hardware=not sim
         )
