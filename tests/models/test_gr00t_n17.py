@@ -95,8 +95,16 @@ def tensors(inputs):
 
 
 # -- the reference -----------------------------------------------------------------------------
+_REFERENCE: list = []
+
+
 def reference():
-    """LeRobot 0.6.1's N1.7 modules, imported by path without LeRobot's package init."""
+    """LeRobot 0.6.1's N1.7 modules, imported by path without LeRobot's package init.
+
+    Imported once; afterwards the ``lerobot`` names and the folder leave ``sys.modules`` and
+    ``sys.path`` again, so later tests in this process still see no LeRobot installed."""
+    if _REFERENCE:
+        return _REFERENCE[0]
     root = os.environ.get(REF_ENV)
     if not root or not (Path(root) / "lerobot/policies/groot/groot_n1_7.py").is_file():
         pytest.skip(
@@ -126,10 +134,16 @@ def reference():
     consts.N1_7_DEFAULT_IMAGE_TARGET_SIZE = (256, 256)  # configuration_groot.py's values
     consts.N1_7_DEFAULT_IMAGE_CROP_SIZE = (230, 230)
     sys.modules.setdefault(consts.__name__, consts)
-    model = importlib.import_module("lerobot.policies.groot.groot_n1_7")
-    if not Path(model.__file__).is_relative_to(root):
-        pytest.skip(f"another lerobot ({model.__file__}) is already imported")
-    utils = importlib.import_module("lerobot.policies.groot.utils")
+    try:
+        model = importlib.import_module("lerobot.policies.groot.groot_n1_7")
+        if not Path(model.__file__).is_relative_to(root):
+            pytest.skip(f"another lerobot ({model.__file__}) is already imported")
+        utils = importlib.import_module("lerobot.policies.groot.utils")
+    finally:
+        for name in [n for n in sys.modules if n == "lerobot" or n.startswith("lerobot.")]:
+            del sys.modules[name]
+        sys.path.remove(root)
+    _REFERENCE.append((model, utils))
     return model, utils
 
 
