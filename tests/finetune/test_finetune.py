@@ -297,3 +297,18 @@ def test_epochs_budget_counts_global_batches():
                          epochs=1.5, batch_size=32, grad_accum=2)  # fmt: skip
     assert plan_steps(cfg, samples=1000, world=2) == 12  # ceil(1.5 * 1000 / (32 * 2 * 2))
     assert plan_steps(cfg, samples=1000, world=1) == 24
+
+
+def test_loader_workers_do_not_change_the_stream(demos, tiny_base, tmp_path):
+    """--workers N decodes in N processes; micro-batch k is still the same samples and noise."""
+    curves = []
+    for workers in ("0", "2"):
+        out = tmp_path / f"w{workers}"
+        done = groot("finetune", "-e", "fetch", "--dataset", str(demos), "--base", str(tiny_base),
+                     "--out", str(out), "--max-steps", "3", "--batch-size", "4", "--workers",
+                     workers, "--threads", "1", "--no-progress", "--json")  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        curves.append(
+            [r.split(",")[2] for r in (out / "logs" / "train.csv").read_text().splitlines()]
+        )
+    assert curves[0] == curves[1] and len(curves[0]) == 4
