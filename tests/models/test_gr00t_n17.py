@@ -14,6 +14,7 @@ empty stand-ins. Without that folder the parity tests skip and say so.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -111,6 +112,8 @@ def reference():
             f"{REF_ENV} does not name an unpacked lerobot==0.6.1 + diffusers folder "
             "(nox -s tests prepares it)"
         )
+    if "lerobot" in sys.modules or importlib.util.find_spec("lerobot") is not None:
+        pytest.skip("a LeRobot is installed here: the 0.6.1 reference is loaded where none is")
     if root not in sys.path:
         sys.path.append(root)  # after the venv: only what the venv lacks comes from there
     pytest.importorskip("diffusers", reason=f"{REF_ENV} lacks diffusers")
