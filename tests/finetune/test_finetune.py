@@ -312,3 +312,19 @@ def test_loader_workers_do_not_change_the_stream(demos, tiny_base, tmp_path):
             [r.split(",")[2] for r in (out / "logs" / "train.csv").read_text().splitlines()]
         )
     assert curves[0] == curves[1] and len(curves[0]) == 4
+
+
+def test_gradient_accumulation_matches_the_larger_batch(demos, tiny_base, tmp_path):
+    """Batch 2 x 2 accumulation steps = batch 4: the same samples and noise per optimizer step,
+    the gradient of the same mean (losses to 1e-5 relative)."""
+    curves = []
+    for batch, accum in (("4", "1"), ("2", "2")):
+        out = tmp_path / f"b{batch}"
+        done = groot("finetune", "-e", "fetch", "--dataset", str(demos), "--base", str(tiny_base),
+                     "--out", str(out), "--max-steps", "4", "--batch-size", batch, "--grad-accum",
+                     accum, "--lr", "1e-3", "--threads", "1", "--no-progress", "--json")  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        rows = (out / "logs" / "train.csv").read_text().splitlines()[1:]
+        curves.append([float(r.split(",")[2]) for r in rows])
+    assert len(curves[0]) == 4
+    np.testing.assert_allclose(curves[1], curves[0], rtol=1e-5)
