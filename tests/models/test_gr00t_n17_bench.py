@@ -1,4 +1,4 @@
-"""GR00T N1.7 through the CLI's benchmark and the N1.7/N1.5 latency script (no timed asserts)."""
+"""GR00T N1.7 through the CLI (benchmark, run in simulation) and the benchmark scripts (no timed asserts)."""
 
 from __future__ import annotations
 
@@ -54,3 +54,24 @@ def test_gpu_check_without_gpu_says_why(tmp_path):
         return
     assert run.returncode == 2, run.stdout + run.stderr
     assert "cannot check TensorRT here" in run.stdout
+
+
+def test_groot_run_so101_sim_with_n17(tmp_path):
+    """The deployer drives the simulated SO-101 with an N1.7 checkpoint (flat keys in/out)."""
+    import pytest
+
+    pytest.importorskip("mujoco", reason="the SO-101 simulator needs the sim extra")
+    from click.testing import CliRunner
+
+    from groot_sdk.cli.main import cli
+    from groot_sdk.models.gr00t_n17.tiny import build_tiny_checkpoint
+
+    arm = {"single_arm": 5, "gripper": 1}
+    ckpt = build_tiny_checkpoint(
+        tmp_path / "ckpt", state=arm, action=arm, cameras=("front", "wrist")
+    )
+    args = ["run", "-e", "so101", "--sim", "-p", "torch", "--policy-opt", f"checkpoint={ckpt}"]
+    args += ["--policy-opt", "seed=0", "--seconds", "0.5", "--rate", "0", "--sync"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "safety stops 0" in result.output and "holds 0" in result.output
