@@ -38,8 +38,10 @@ _register_n16()
 
 
 def _register_n17() -> None:
-    from groot_sdk.models.gr00t_n17 import GR00TN17, GR00TN17Config
-
+    try:
+        from groot_sdk.models.gr00t_n17 import GR00TN17, GR00TN17Config
+    except ImportError:  # transformers without Qwen3-VL: N1.7 says so when it is used
+        return
     # exist_ok: the last registration wins (LeRobot 0.6 registers its own Gr00tN1d7)
     AutoConfig.register("Gr00tN1d7", GR00TN17Config, exist_ok=True)
     AutoModel.register(GR00TN17Config, GR00TN17, exist_ok=True)

@@ -649,3 +649,26 @@ def test_processor_config_image_options(n17_checkpoint, tmp_path):
     (ckpt / "processor_config.json").write_text(json.dumps(cfg))
     with pytest.raises(ModalityError, match=r"resizes images to \[224, 224\]"):
         build_processor(ckpt, load_config(ckpt))
+
+
+def test_older_transformers_keeps_n15_working():
+    """Without transformers' Qwen3-VL pieces, ``groot_sdk.models`` (N1.5) still imports and N1.7
+    names what it needs."""
+    import subprocess
+
+    code = (
+        "import sys; sys.modules['transformers.vision_utils'] = None\n"
+        "import groot_sdk.models\n"
+        "from transformers import AutoConfig\n"
+        "from transformers.models.auto.configuration_auto import CONFIG_MAPPING\n"
+        "assert 'gr00t_n1_5' in CONFIG_MAPPING and 'Gr00tN1d7' not in CONFIG_MAPPING\n"
+        "try:\n"
+        "    import groot_sdk.models.gr00t_n17.modeling\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "GR00T N1.7 needs transformers 5 with its Qwen3-VL classes" in run.stdout

@@ -20,15 +20,26 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
-from transformers.integrations.sdpa_attention import sdpa_attention_forward
-from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, create_causal_mask, sdpa_mask
-from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb_vision
-from transformers.vision_utils import (
-    get_vision_interpolation_indices_and_weights,
-    get_vision_position_ids,
-)
+
+try:
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import (
+        ALL_MASK_ATTENTION_FUNCTIONS,
+        create_causal_mask,
+        sdpa_mask,
+    )
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb_vision
+    from transformers.vision_utils import (
+        get_vision_interpolation_indices_and_weights,
+        get_vision_position_ids,
+    )
+except ImportError as exc:  # older transformers: N1.5 keeps working, N1.7 says what it needs
+    raise ImportError(
+        "GR00T N1.7 needs transformers 5 with its Qwen3-VL classes (tested with 5.24): "
+        f"pip install -U 'transformers>=5.4' ({exc})"
+    ) from exc
 
 
 class PreNormOutput(nn.Module):
