@@ -24,19 +24,19 @@ BACKENDS = [
     BackendEntry(
         "torch",
         "groot_sdk.policy.torch_backend:create",
-        "GR00T N1.5 in native torch (checkpoint=DIR|REPO, device, dtype)",
+        "GR00T N1.5/N1.6/N1.7 in native torch (checkpoint=DIR|REPO, device, dtype)",
         extra="torch",
     ),
     BackendEntry(
         "onnx",
         "groot_sdk.policy.onnx_backend:create",
-        "GR00T N1.5 exported by `groot export-onnx`, on ONNX Runtime",
+        "GR00T N1.5/N1.6/N1.7 exported by `groot export-onnx`, on ONNX Runtime",
         extra="onnx",
     ),
     BackendEntry(
         "tensorrt",
         "groot_sdk.policy.tensorrt_backend:create",
-        "GR00T N1.5 TensorRT engines from `groot build-engine` (CUDA)",
+        "GR00T N1.5/N1.6/N1.7 TensorRT engines from `groot build-engine` (CUDA)",
         extra="tensorrt",
     ),
     BackendEntry(

@@ -16,5 +16,7 @@ def test_grootrobot_names_the_missing_package():
     import groot_sdk.integrations.lerobot as lr
 
     assert callable(lr.embodiment_from_lerobot)
-    with pytest.raises(GrootError, match=r"pip install 'lerobot==0\.3\.3'"):
+    with pytest.raises(GrootError, match=r"pip install 'lerobot>=0\.4\.4'"):
         lr.GrootRobot  # noqa: B018
+    with pytest.raises(GrootError, match=r"pip install 'lerobot>=0\.4\.4'"):
+        lr.GrootTrajectory  # noqa: B018
