@@ -75,6 +75,28 @@ def build_engines(
     processor = build_processor(directory, config, manifest.get("embodiment_tag"))
     opt_seq = int(processor(synthetic_observation(processor)).input_ids.shape[1])
     shapes = _shapes(manifest, config, processor, max_batch, max(max_seq, opt_seq), opt_seq)
+    return compile_engines(trt, directory, manifest, shapes, precision, workspace_gib)
+
+
+def compile_engines(
+    trt: Any,
+    directory: Path,
+    manifest: dict[str, Any],
+    shapes: dict[str, dict[str, tuple[tuple[int, ...], ...]]],
+    precision: str,
+    workspace_gib: float,
+    present_inputs_only: bool = False,
+    log_builds: bool = True,
+) -> dict[str, Path]:
+    """Parse each graph of ``manifest``, build it with one profile from ``shapes``, serialise it.
+
+    Shared by N1.5, N1.6 and N1.7 (they differ only in ``shapes``): ``timing.cache`` is reused
+    and rewritten beside the engines, and the manifest gains ``engines`` and
+    ``engine_precision``. ``present_inputs_only`` skips profile shapes for inputs the exporter
+    dropped from a graph (N1.6).
+    """
+    from groot_sdk.models.gr00t_n15.export import MANIFEST
+
     logger = trt.Logger(trt.Logger.WARNING)
     cache_file = directory / "timing.cache"
     engines: dict[str, Path] = {}
@@ -96,8 +118,10 @@ def build_engines(
         cache = cfg.create_timing_cache(cache_file.read_bytes() if cache_file.is_file() else b"")
         cfg.set_timing_cache(cache, ignore_mismatch=False)
         profile = builder.create_optimization_profile()
+        names = {network.get_input(i).name for i in range(network.num_inputs)}
         for name, (lo, opt, hi) in shapes[graph].items():
-            profile.set_shape(name, lo, opt, hi)
+            if name in names or not present_inputs_only:
+                profile.set_shape(name, lo, opt, hi)
         cfg.add_optimization_profile(profile)
         serialized = builder.build_serialized_network(network, cfg)
         if serialized is None:
@@ -106,7 +130,8 @@ def build_engines(
         out.write_bytes(bytes(serialized))
         cache_file.write_bytes(bytes(cfg.get_timing_cache().serialize()))
         engines[graph] = out
-        log.info("built %s (%s)", out, precision)
+        if log_builds:
+            log.info("built %s (%s)", out, precision)
     manifest["engines"] = {g: p.name for g, p in engines.items()}
     manifest["engine_precision"] = precision
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -8,13 +8,10 @@ export's image size; ``timing.cache`` is kept beside the engines. Running them i
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
-from groot_sdk.errors import BackendError, require
-
-log = logging.getLogger(__name__)
+from groot_sdk.errors import require
 
 
 def profile_shapes(
@@ -57,6 +54,7 @@ def build_engines(
 ) -> dict[str, Path]:
     """Build one engine per exported graph; returns {graph: engine path}."""
     trt = require("tensorrt", "tensorrt", "building TensorRT engines")
+    from groot_sdk.models.gr00t_n15.tensorrt import compile_engines
     from groot_sdk.models.gr00t_n16.export import MANIFEST
     from groot_sdk.models.gr00t_n16.loading import load_config
     from groot_sdk.models.gr00t_n16.processing import build_processor
@@ -72,39 +70,6 @@ def build_engines(
     processor.camera_size = size  # a frame of the traced size stays that size
     opt_seq = int(processor(synthetic_observation(processor)).input_ids.shape[1])
     shapes = profile_shapes(manifest, config, processor, max_batch, max(max_seq, opt_seq), opt_seq)
-    logger = trt.Logger(trt.Logger.WARNING)
-    cache_file = directory / "timing.cache"
-    engines: dict[str, Path] = {}
-    for graph, file in manifest["graphs"].items():
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse_from_file(str(directory / file)):
-            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise BackendError(f"TensorRT cannot parse {file}: {errors}")
-        cfg = builder.create_builder_config()
-        cfg.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-        if precision == "fp16":
-            cfg.set_flag(trt.BuilderFlag.FP16)
-        elif precision == "bf16":
-            cfg.set_flag(trt.BuilderFlag.BF16)
-        cache = cfg.create_timing_cache(cache_file.read_bytes() if cache_file.is_file() else b"")
-        cfg.set_timing_cache(cache, ignore_mismatch=False)
-        profile = builder.create_optimization_profile()
-        names = {network.get_input(i).name for i in range(network.num_inputs)}
-        for name, (lo, opt, hi) in shapes[graph].items():
-            if name in names:  # the exporter drops inputs a graph does not read
-                profile.set_shape(name, lo, opt, hi)
-        cfg.add_optimization_profile(profile)
-        serialized = builder.build_serialized_network(network, cfg)
-        if serialized is None:
-            raise BackendError(f"TensorRT failed to build an engine for {file}")
-        out = directory / f"{graph}.engine"
-        out.write_bytes(bytes(serialized))
-        cache_file.write_bytes(bytes(cfg.get_timing_cache().serialize()))
-        engines[graph] = out
-        log.info("built %s (%s)", out, precision)
-    manifest["engines"] = {g: p.name for g, p in engines.items()}
-    manifest["engine_precision"] = precision
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return engines
+    return compile_engines(
+        trt, directory, manifest, shapes, precision, workspace_gib, present_inputs_only=True
+    )

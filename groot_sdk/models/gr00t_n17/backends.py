@@ -17,15 +17,19 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import BackendError, require
+from groot_sdk.models.common.backends import (
+    TorchModelMixin,
+    missing_parts,
+    ort_sessions,
+    set_torch_threads,
+)
 from groot_sdk.models.gr00t_n17.export import FORMAT, MANIFEST, export_onnx
 from groot_sdk.models.gr00t_n17.runtime import Gr00tN17Backend
 
 __all__ = ["build_engines", "create", "export_onnx"]
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
 
-
-class TorchGr00tN17(Gr00tN17Backend):
+class TorchGr00tN17(TorchModelMixin, Gr00tN17Backend):
     """GR00T N1.7 through :class:`groot_sdk.models.gr00t_n17.GR00TN17`."""
 
     def __init__(
@@ -40,55 +44,24 @@ class TorchGr00tN17(Gr00tN17Backend):
         onednn: Any = None,
         **rest: Any,
     ) -> None:
-        import torch
-
-        if threads:  # process-wide: torch has one intra-op pool
-            torch.set_num_threads(int(threads))
+        set_torch_threads(threads)
         import groot_sdk.models  # noqa: F401  (registers Gr00tN1d7 with transformers)
         from groot_sdk.models.gr00t_n17.loading import load_model
 
         super().__init__(spec, checkpoint, **rest)
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype '{dtype}' is not one of {sorted(_DTYPES)}")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-        self.dtype = getattr(torch, _DTYPES[dtype])
-        self.model = load_model(self.directory, device=self.device, dtype=self.dtype)
-        if onednn is None:  # N1.5's rule: CPU float32 Linear layers through oneDNN
-            onednn = self.device.type == "cpu" and dtype in ("float32", "fp32") and not compile
-        self.onednn_layers = 0
-        if str(onednn).lower() not in ("false", "0", "no", "off"):
-            from groot_sdk.models.gr00t_n15.onednn import use_onednn_linear
-
-            self.onednn_layers = use_onednn_linear(self.model)
-        if denoising_steps:
-            self.model.action_head.num_inference_timesteps = int(denoising_steps)
-        self._forward = self.model.get_action
-        if compile:
-            self._forward = torch.compile(self.model.get_action)
+        self._load_torch_model(load_model, device, dtype, compile, denoising_steps, onednn)
         self.warm_up()
 
     def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
-        import torch
-
-        def t(x: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
-
-        with torch.inference_mode():
-            out = self._forward(
-                t(inputs.pixel_values).to(self.dtype),
-                t(inputs.input_ids),
-                t(inputs.attention_mask),
-                t(inputs.position_ids),
-                t(inputs.state).to(self.dtype),
-                t(inputs.embodiment_id),
-                t(noise).to(self.dtype),
-            )
-        return out.float().cpu().numpy()
-
-    def close(self) -> None:
-        self.model = None
+        return self._call_model(
+            (inputs.pixel_values, True),
+            (inputs.input_ids, False),
+            (inputs.attention_mask, False),
+            (inputs.position_ids, False),
+            (inputs.state, True),
+            (inputs.embodiment_id, False),
+            (noise, True),
+        )
 
 
 def _manifest(directory: Path, need: str) -> dict[str, Any]:
@@ -101,7 +74,7 @@ def _manifest(directory: Path, need: str) -> dict[str, Any]:
     manifest = json.loads(file.read_text())
     if manifest.get("format") != FORMAT:
         raise BackendError(f"{file}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
-    missing = [g for g in ("backbone", "action_head") if g not in (manifest.get(need) or {})]
+    missing = missing_parts(manifest.get(need))
     if missing:
         hint = "run `groot build-engine`" if need == "engines" else "re-export both parts"
         raise BackendError(f"{directory}: the export lacks {need} for {missing}: {hint}")
@@ -119,20 +92,11 @@ class OnnxGr00tN17(Gr00tN17Backend):
         threads: int | None = None,
         **rest: Any,
     ) -> None:
-        ort = require("onnxruntime", "onnx", "the onnx backend")
+        require("onnxruntime", "onnx", "the onnx backend")
         manifest = _manifest(Path(checkpoint), "graphs")
         rest.setdefault("embodiment_tag", manifest.get("embodiment_tag"))
         super().__init__(spec, checkpoint, **rest)
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-        prov = providers.split(",") if providers else ["CPUExecutionProvider"]
-        self.sessions = {
-            name: ort.InferenceSession(
-                str(self.directory / manifest["graphs"][name]), sess_options=opts, providers=prov
-            )
-            for name in ("backbone", "action_head")
-        }
+        self.sessions = ort_sessions(self.directory, manifest["graphs"], providers, threads)
         self.warm_up()
 
     def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
@@ -248,6 +212,7 @@ def build_engines(
 ) -> dict[str, Path]:
     """Build one TensorRT engine per exported graph; returns {graph: engine path}."""
     trt = require("tensorrt", "tensorrt", "building TensorRT engines")
+    from groot_sdk.models.gr00t_n15.tensorrt import compile_engines
     from groot_sdk.models.gr00t_n17.loading import load_config
     from groot_sdk.models.gr00t_n17.processing import build_processor
     from groot_sdk.models.gr00t_n17.runtime import synthetic_observation
@@ -258,38 +223,6 @@ def build_engines(
     processor = build_processor(directory, config, manifest.get("embodiment_tag"))
     opt_seq = int(processor(synthetic_observation(processor)).input_ids.shape[1])
     shapes = _shapes(config, processor, max_batch, max(max_seq, opt_seq), opt_seq)
-    logger = trt.Logger(trt.Logger.WARNING)
-    cache_file = directory / "timing.cache"
-    engines: dict[str, Path] = {}
-    for graph, file in manifest["graphs"].items():
-        builder = trt.Builder(logger)
-        network = builder.create_network(0)
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse_from_file(str(directory / file)):
-            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise BackendError(f"TensorRT cannot parse {file}: {errors}")
-        cfg = builder.create_builder_config()
-        cfg.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-        if precision == "fp16":
-            cfg.set_flag(trt.BuilderFlag.FP16)
-        elif precision == "bf16":
-            cfg.set_flag(trt.BuilderFlag.BF16)
-        elif precision != "fp32":
-            raise ValueError(f"precision '{precision}' is not fp16, bf16 or fp32")
-        cache = cfg.create_timing_cache(cache_file.read_bytes() if cache_file.is_file() else b"")
-        cfg.set_timing_cache(cache, ignore_mismatch=False)
-        profile = builder.create_optimization_profile()
-        for name, (lo, opt, hi) in shapes[graph].items():
-            profile.set_shape(name, lo, opt, hi)
-        cfg.add_optimization_profile(profile)
-        serialized = builder.build_serialized_network(network, cfg)
-        if serialized is None:
-            raise BackendError(f"TensorRT failed to build an engine for {file}")
-        out = directory / f"{graph}.engine"
-        out.write_bytes(bytes(serialized))
-        cache_file.write_bytes(bytes(cfg.get_timing_cache().serialize()))
-        engines[graph] = out
-    manifest["engines"] = {g: p.name for g, p in engines.items()}
-    manifest["engine_precision"] = precision
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return engines
+    return compile_engines(
+        trt, directory, manifest, shapes, precision, workspace_gib, log_builds=False
+    )
