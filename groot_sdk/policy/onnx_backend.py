@@ -19,9 +19,10 @@ from groot_sdk.errors import BackendError, require
 
 def create(spec: Any = None, checkpoint: str | Path | None = None, **options: Any):
     """Factory for the ``onnx`` backend entry."""
-    ort = require("onnxruntime", "onnx", "the onnx backend")
+    require("onnxruntime", "onnx", "the onnx backend")
     require("torch", "torch", "GR00T N1.5 pre-processing")
     require("transformers", "torch", "GR00T N1.5 pre-processing")
+    from groot_sdk.models.common.backends import missing_parts, ort_sessions
     from groot_sdk.models.gr00t_n15.export import MANIFEST
     from groot_sdk.models.gr00t_n15.runtime import Gr00tN15Backend
 
@@ -54,19 +55,10 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
                 )
             manifest = json.loads(manifest_file.read_text())
             graphs = manifest["graphs"]
-            missing = [g for g in ("backbone", "action_head") if g not in graphs]
+            missing = missing_parts(graphs)
             if missing:
                 raise BackendError(f"{self.directory}: the export lacks {missing}")
-            opts = ort.SessionOptions()
-            if threads:
-                opts.intra_op_num_threads = int(threads)
-            prov = providers.split(",") if providers else ["CPUExecutionProvider"]
-            self.sessions = {
-                name: ort.InferenceSession(
-                    str(self.directory / graphs[name]), sess_options=opts, providers=prov
-                )
-                for name in ("backbone", "action_head")
-            }
+            self.sessions = ort_sessions(self.directory, graphs, providers, threads)
             self.warm_up()
 
         def infer(self, inputs, noise: np.ndarray) -> np.ndarray:

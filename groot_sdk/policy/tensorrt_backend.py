@@ -20,6 +20,7 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
     require("tensorrt", "tensorrt", "the tensorrt backend")
     require("torch", "torch", "GR00T N1.5 pre-processing and CUDA buffers")
     require("transformers", "torch", "GR00T N1.5 pre-processing")
+    from groot_sdk.models.common.backends import missing_parts
     from groot_sdk.models.gr00t_n15.export import MANIFEST
     from groot_sdk.models.gr00t_n15.runtime import Gr00tN15Backend
     from groot_sdk.models.gr00t_n15.tensorrt import EngineRunner
@@ -40,7 +41,7 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
             super().__init__(spec, checkpoint, **rest)
             manifest = json.loads((self.directory / MANIFEST).read_text())
             engines = manifest.get("engines") or {}
-            missing = [g for g in ("backbone", "action_head") if g not in engines]
+            missing = missing_parts(engines)
             if missing:
                 raise BackendError(
                     f"{self.directory} has no engines for {missing}: run `groot build-engine`"

@@ -23,8 +23,6 @@ from groot_sdk.errors import require
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
-
 
 def _device(name: str) -> str:
     torch = require("torch", "torch", "the torch backend")
@@ -60,7 +58,9 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
     if other is not None:
         return other
 
-    class TorchGr00tN15(Gr00tN15Backend):
+    from groot_sdk.models.common.backends import TorchModelMixin, set_torch_threads
+
+    class TorchGr00tN15(TorchModelMixin, Gr00tN15Backend):
         """GR00T N1.5 through :class:`groot_sdk.models.gr00t_n15.GR00TN15`."""
 
         def __init__(
@@ -75,52 +75,24 @@ def create(spec: Any = None, checkpoint: str | Path | None = None, **options: An
             onednn: bool | str | None = None,
             **rest: Any,
         ) -> None:
-            import torch
-
-            if threads:  # process-wide: torch has one intra-op pool
-                torch.set_num_threads(int(threads))
+            set_torch_threads(threads)
 
             import groot_sdk.models  # noqa: F401  (registers gr00t_n1_5 with transformers)
             from groot_sdk.models.gr00t_n15.loading import load_model
 
             super().__init__(spec, checkpoint, **rest)
-            if dtype not in _DTYPES:
-                raise ValueError(f"dtype '{dtype}' is not one of {sorted(_DTYPES)}")
-            self.device = torch.device(_device(device))
-            self.dtype = getattr(torch, _DTYPES[dtype])
-            self.model = load_model(self.directory, device=self.device, dtype=self.dtype)
-            if onednn is None:
-                onednn = self.device.type == "cpu" and dtype in ("float32", "fp32") and not compile
-            self.onednn_layers = 0
-            if str(onednn).lower() not in ("false", "0", "no", "off"):
-                from groot_sdk.models.gr00t_n15.onednn import use_onednn_linear
-
-                self.onednn_layers = use_onednn_linear(self.model)
-            if denoising_steps:
-                self.model.action_head.num_inference_timesteps = int(denoising_steps)
-            self._forward = self.model.get_action
-            if compile:
-                self._forward = torch.compile(self.model.get_action)
+            device = _device(device)
+            self._load_torch_model(load_model, device, dtype, compile, denoising_steps, onednn)
             self.warm_up()
 
         def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
-            import torch
-
-            def t(x: np.ndarray) -> torch.Tensor:
-                return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
-
-            with torch.inference_mode():
-                out = self._forward(
-                    t(inputs.pixel_values).to(self.dtype),
-                    t(inputs.input_ids),
-                    t(inputs.attention_mask),
-                    t(inputs.state).to(self.dtype),
-                    t(inputs.embodiment_id),
-                    t(noise).to(self.dtype),
-                )
-            return out.float().cpu().numpy()
-
-        def close(self) -> None:
-            self.model = None
+            return self._call_model(
+                (inputs.pixel_values, True),
+                (inputs.input_ids, False),
+                (inputs.attention_mask, False),
+                (inputs.state, True),
+                (inputs.embodiment_id, False),
+                (noise, True),
+            )
 
     return TorchGr00tN15(spec, checkpoint, **options)

@@ -4,25 +4,21 @@ observation -> inputs -> actions -> ``action.<key>`` chunks, seeded noise, warm-
 from __future__ import annotations
 
 import json
-import logging
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groot_sdk.errors import BackendError, ModalityError
-from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.errors import ModalityError
+from groot_sdk.models.common.runtime import GrootBackend
 from groot_sdk.models.gr00t_n15.loading import load_config, resolve_checkpoint
 from groot_sdk.models.gr00t_n15.processing import (
     Gr00tN15Processor,
     ModelInputs,
     build_processor,
 )
-from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
-
-log = logging.getLogger(__name__)
 
 
 def choose_tag(directory: Path, requested: str | None, spec: Any) -> str | None:
@@ -67,8 +63,10 @@ def synthetic_observation(
     return obs
 
 
-class Gr00tN15Backend(PolicyBackend):
+class Gr00tN15Backend(GrootBackend):
     """Base of the GR00T N1.5 backends: subclasses implement :meth:`infer`."""
+
+    model_name = "GR00T N1.5"
 
     def __init__(
         self,
@@ -101,51 +99,18 @@ class Gr00tN15Backend(PolicyBackend):
             embodiment_id=embodiment_id,
         )
         self.seed = seed
-        self.batched = bool(batched)
-        self._rng = np.random.default_rng(seed)
-        self.warmup_calls = int(warmup)
-
-    @property
-    def layout(self) -> ModalityLayout:
-        return self.processor.layout
+        self._init_sampling(batched, warmup)
 
     @property
     def noise_shape(self) -> tuple[int, int]:
         return (self.processor.action_horizon, self.processor.max_action_dim)
 
-    def noise(self, batch: int) -> np.ndarray:
-        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
-        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
-        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
-
     @abstractmethod
     def infer(self, inputs: ModelInputs, noise: np.ndarray) -> np.ndarray:
         """Normalised actions (B, horizon, max_action_dim)."""
 
-    def _run(self, inputs: ModelInputs) -> list[dict[str, np.ndarray]]:
-        batch = inputs.state.shape[0]
-        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
-        if not np.isfinite(actions).all():
-            raise BackendError("GR00T N1.5 produced non-finite actions")
+    def _warmup_observation(self) -> dict[str, Any]:
+        return synthetic_observation(self.processor)
+
+    def _decode(self, actions: np.ndarray, inputs: Any) -> list[dict[str, np.ndarray]]:
         return self.processor.decode(actions)
-
-    def get_action(self, observation: Observation) -> ActionChunk:
-        chunks = self._run(self.processor(observation, batched=self.batched))
-        if not self.batched:
-            return chunks[0]
-        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
-
-    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
-        """Several unbatched observations in one forward pass."""
-        return self._run(self.processor.collate(observations))
-
-    def warm_up(self, calls: int | None = None) -> None:
-        """Run the model on synthetic inputs (first-call allocations, compilation, autotuning)."""
-        n = self.warmup_calls if calls is None else calls
-        if n <= 0:
-            return
-        obs = synthetic_observation(self.processor)
-        inputs = self.processor(obs)
-        for _ in range(n):
-            self.infer(inputs, self.noise(1))
-        log.info("%s warmed up (%d calls)", type(self).__name__, n)

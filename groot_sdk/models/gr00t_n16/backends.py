@@ -17,16 +17,20 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import BackendError, require
+from groot_sdk.models.common.backends import (
+    TorchModelMixin,
+    missing_parts,
+    ort_sessions,
+    set_torch_threads,
+)
 from groot_sdk.models.gr00t_n16.export import FORMAT, MANIFEST, export_onnx
 from groot_sdk.models.gr00t_n16.runtime import Gr00tN16Backend
 from groot_sdk.models.gr00t_n16.tensorrt import build_engines
 
 __all__ = ["build_engines", "create", "export_onnx"]
 
-_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
 
-
-class TorchGr00tN16(Gr00tN16Backend):
+class TorchGr00tN16(TorchModelMixin, Gr00tN16Backend):
     """GR00T N1.6 through :class:`groot_sdk.models.gr00t_n16.Gr00tN1d6` (CPU or CUDA)."""
 
     def __init__(
@@ -40,48 +44,27 @@ class TorchGr00tN16(Gr00tN16Backend):
         threads: int | None = None,
         **rest: Any,
     ) -> None:
-        import torch
-
-        if threads:  # process-wide: torch has one intra-op pool
-            torch.set_num_threads(int(threads))
+        set_torch_threads(threads)
         import groot_sdk.models  # noqa: F401  (registers Gr00tN1d6 with transformers)
         from groot_sdk.models.gr00t_n16.loading import load_model
 
         rest.pop("onednn", None)  # N1.5's MKL/oneDNN switch; N1.6 keeps torch's default
         super().__init__(spec, checkpoint, **rest)
-        if str(dtype) not in _DTYPES:
-            raise ValueError(f"dtype '{dtype}' is not one of {sorted(_DTYPES)}")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-        self.dtype = getattr(torch, _DTYPES[str(dtype)])
-        self.model = load_model(self.directory, device=self.device, dtype=self.dtype)
-        if denoising_steps:
-            self.model.action_head.num_inference_timesteps = int(denoising_steps)
-        self._forward = self.model.get_action
-        if str(compile).lower() in ("true", "1", "yes"):
-            self._forward = torch.compile(self.model.get_action)
+        compiled = str(compile).lower() in ("true", "1", "yes")
+        self._load_torch_model(
+            load_model, device, dtype, compiled, denoising_steps, use_onednn=False
+        )
         self.warm_up()
 
     def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
-        import torch
-
-        def t(x: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
-
-        with torch.inference_mode():
-            out = self._forward(
-                t(inputs.pixel_values).to(self.dtype),
-                t(inputs.input_ids),
-                t(inputs.attention_mask),
-                t(inputs.state).to(self.dtype),
-                t(inputs.embodiment_id),
-                t(noise).to(self.dtype),
-            )
-        return out.float().cpu().numpy()
-
-    def close(self) -> None:
-        self.model = None
+        return self._call_model(
+            (inputs.pixel_values, True),
+            (inputs.input_ids, False),
+            (inputs.attention_mask, False),
+            (inputs.state, True),
+            (inputs.embodiment_id, False),
+            (noise, True),
+        )
 
 
 def _manifest(directory: Path) -> dict[str, Any]:
@@ -132,25 +115,16 @@ class OnnxGr00tN16(_Exported):
         threads: int | None = None,
         **rest: Any,
     ) -> None:
-        ort = require("onnxruntime", "onnx", "the onnx backend")
+        require("onnxruntime", "onnx", "the onnx backend")
         for unused in ("device", "dtype", "compile", "denoising_steps", "onednn"):
             rest.pop(unused, None)
         super().__init__(spec, checkpoint, **rest)
         self.manifest = _manifest(self.directory)
         graphs = self.manifest["graphs"]
-        missing = [g for g in ("backbone", "action_head") if g not in graphs]
+        missing = missing_parts(graphs)
         if missing:
             raise BackendError(f"{self.directory}: the export lacks {missing}")
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-        prov = providers.split(",") if providers else ["CPUExecutionProvider"]
-        self.sessions = {
-            g: ort.InferenceSession(
-                str(self.directory / graphs[g]), sess_options=opts, providers=prov
-            )
-            for g in ("backbone", "action_head")
-        }
+        self.sessions = ort_sessions(self.directory, graphs, providers, threads)
         self.warm_up()
 
     def infer(self, inputs, noise: np.ndarray) -> np.ndarray:
@@ -186,7 +160,7 @@ class TensorRTGr00tN16(_Exported):
         super().__init__(spec, checkpoint, **rest)
         self.manifest = _manifest(self.directory)
         engines = self.manifest.get("engines") or {}
-        missing = [g for g in ("backbone", "action_head") if g not in engines]
+        missing = missing_parts(engines)
         if missing:
             raise BackendError(
                 f"{self.directory} has no engines for {missing}: run `groot build-engine`"

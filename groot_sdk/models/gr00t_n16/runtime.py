@@ -4,16 +4,14 @@ the observed state), seeded noise, warm-up, synthetic observations."""
 
 from __future__ import annotations
 
-import logging
 from abc import abstractmethod
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groot_sdk.errors import BackendError, ModalityError
-from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.errors import ModalityError
+from groot_sdk.models.common.runtime import GrootBackend
 from groot_sdk.models.gr00t_n16.loading import load_config, resolve_checkpoint
 from groot_sdk.models.gr00t_n16.processing import (
     Gr00tN16Processor,
@@ -21,9 +19,6 @@ from groot_sdk.models.gr00t_n16.processing import (
     build_processor,
     read_tags,
 )
-from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
-
-log = logging.getLogger(__name__)
 
 #: ``normalization`` option -> ``use_percentiles`` (None: the checkpoint's processor config)
 NORMALIZATION = {"min_max": False, "q99": True, "percentiles": True}
@@ -63,8 +58,10 @@ def synthetic_observation(
     return obs
 
 
-class Gr00tN16Backend(PolicyBackend):
+class Gr00tN16Backend(GrootBackend):
     """Base of the GR00T N1.6 backends: subclasses implement :meth:`infer`."""
+
+    model_name = "GR00T N1.6"
 
     def __init__(
         self,
@@ -111,22 +108,11 @@ class Gr00tN16Backend(PolicyBackend):
                 )
             self.processor.use_percentiles = NORMALIZATION[str(normalization)]
         self.seed = None if seed is None else int(seed)
-        self.batched = bool(batched)
-        self._rng = np.random.default_rng(self.seed)
-        self.warmup_calls = int(warmup)
-
-    @property
-    def layout(self) -> ModalityLayout:
-        return self.processor.layout
+        self._init_sampling(batched, warmup)
 
     @property
     def noise_shape(self) -> tuple[int, int]:
         return (self.processor.model_horizon, self.processor.max_action_dim)
-
-    def noise(self, batch: int) -> np.ndarray:
-        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
-        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
-        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
 
     def image_mask(self, inputs: N16Inputs) -> np.ndarray:
         token = int(self.config.eagle_config["image_token_index"])
@@ -140,28 +126,5 @@ class Gr00tN16Backend(PolicyBackend):
         """An observation this backend accepts (``groot benchmark``)."""
         return synthetic_observation(self.processor, seed, 1 if self.batched else None)
 
-    def _run(self, inputs: N16Inputs) -> list[dict[str, np.ndarray]]:
-        batch = inputs.state.shape[0]
-        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
-        if not np.isfinite(actions).all():
-            raise BackendError("GR00T N1.6 produced non-finite actions")
-        return self.processor.decode(actions, inputs.raw_state)
-
-    def get_action(self, observation: Observation) -> ActionChunk:
-        chunks = self._run(self.processor(observation, batched=self.batched))
-        if not self.batched:
-            return chunks[0]
-        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
-
-    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
-        """Several unbatched observations in one forward pass."""
-        return self._run(self.processor.collate(observations))
-
-    def warm_up(self, calls: int | None = None) -> None:
-        n = self.warmup_calls if calls is None else calls
-        if n <= 0:
-            return
-        inputs = self.processor(synthetic_observation(self.processor))
-        for _ in range(n):
-            self.infer(inputs, self.noise(1))
-        log.info("%s warmed up (%d calls)", type(self).__name__, n)
+    def _warmup_observation(self) -> dict[str, Any]:
+        return synthetic_observation(self.processor)

@@ -4,16 +4,14 @@ the observation's state), seeded noise, warm-up, a synthetic observation for ben
 
 from __future__ import annotations
 
-import logging
 from abc import abstractmethod
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groot_sdk.errors import BackendError, ModalityError
-from groot_sdk.modality.layout import ModalityLayout
+from groot_sdk.errors import ModalityError
+from groot_sdk.models.common.runtime import GrootBackend
 from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
 from groot_sdk.models.gr00t_n17.loading import CHECKPOINT_PATTERNS, load_config
 from groot_sdk.models.gr00t_n17.processing import (
@@ -22,9 +20,6 @@ from groot_sdk.models.gr00t_n17.processing import (
     build_processor,
     embodiment_tags,
 )
-from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
-
-log = logging.getLogger(__name__)
 
 
 def choose_tag(directory: Path, requested: str | None, spec: Any) -> str:
@@ -61,8 +56,10 @@ def synthetic_observation(
     return obs
 
 
-class Gr00tN17Backend(PolicyBackend):
+class Gr00tN17Backend(GrootBackend):
     """Base of the GR00T N1.7 backends: subclasses implement :meth:`infer`."""
+
+    model_name = "GR00T N1.7"
 
     def __init__(
         self,
@@ -96,22 +93,11 @@ class Gr00tN17Backend(PolicyBackend):
             self.directory, self.config, self.embodiment_tag, tok_dir, embodiment_id
         )
         self.seed = seed
-        self.batched = bool(batched)
-        self._rng = np.random.default_rng(seed)
-        self.warmup_calls = int(warmup)
-
-    @property
-    def layout(self) -> ModalityLayout:
-        return self.processor.layout
+        self._init_sampling(batched, warmup)
 
     @property
     def noise_shape(self) -> tuple[int, int]:
         return (int(self.config.action_horizon), int(self.config.max_action_dim))
-
-    def noise(self, batch: int) -> np.ndarray:
-        """Initial flow-matching sample; with ``seed`` every call starts from the same noise."""
-        rng = np.random.default_rng(self.seed) if self.seed is not None else self._rng
-        return rng.standard_normal((batch, *self.noise_shape)).astype(np.float32)
 
     def synthetic_observation(self, seed: int = 0) -> dict[str, Any]:
         return synthetic_observation(self.processor, seed, 2 if self.batched else None)
@@ -120,28 +106,5 @@ class Gr00tN17Backend(PolicyBackend):
     def infer(self, inputs: ModelInputs, noise: np.ndarray) -> np.ndarray:
         """Normalised actions (B, action_horizon, max_action_dim)."""
 
-    def _run(self, inputs: ModelInputs) -> list[dict[str, np.ndarray]]:
-        batch = inputs.state.shape[0]
-        actions = np.asarray(self.infer(inputs, self.noise(batch)), np.float32)
-        if not np.isfinite(actions).all():
-            raise BackendError("GR00T N1.7 produced non-finite actions")
-        return self.processor.decode(actions, inputs.raw_state)
-
-    def get_action(self, observation: Observation) -> ActionChunk:
-        chunks = self._run(self.processor(observation, batched=self.batched))
-        if not self.batched:
-            return chunks[0]
-        return {k: np.stack([c[k] for c in chunks]) for k in chunks[0]}
-
-    def get_actions(self, observations: Sequence[Observation]) -> list[ActionChunk]:
-        """Several unbatched observations in one forward pass."""
-        return self._run(self.processor.collate(observations))
-
-    def warm_up(self, calls: int | None = None) -> None:
-        n = self.warmup_calls if calls is None else calls
-        if n <= 0:
-            return
-        inputs = self.processor(synthetic_observation(self.processor))
-        for _ in range(n):
-            self.infer(inputs, self.noise(1))
-        log.info("%s warmed up (%d calls)", type(self).__name__, n)
+    def _warmup_observation(self) -> dict[str, Any]:
+        return synthetic_observation(self.processor)
