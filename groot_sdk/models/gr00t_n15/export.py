@@ -14,7 +14,6 @@ tokenizer files plus ``groot_onnx.json``, so it is a self-contained policy for t
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -144,6 +143,7 @@ def export_onnx(
     tokenizer: str | Path | None = None,
 ) -> Path:
     """Write the ONNX graphs and the files the runtime needs; return ``out_dir``."""
+    from groot_sdk.models.common.export import copy_side_files, export_graphs, write_manifest
     from groot_sdk.models.gr00t_n15.loading import load_model, resolve_checkpoint
     from groot_sdk.models.gr00t_n15.processing import build_processor
     from groot_sdk.models.gr00t_n15.runtime import choose_tag
@@ -156,56 +156,45 @@ def export_onnx(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ex = example_inputs(model, processor, batch=2)  # size-1 dims would be specialised
-    graphs: dict[str, str] = {}
     with torch.no_grad():
         features = model.backbone(ex["pixel_values"], ex["input_ids"], ex["attention_mask"])
-        if "backbone" in parts:
-            _export(
+        graphs = export_graphs(
+            out,
+            parts,
+            opset,
+            (
                 _Backbone(model).eval(),
                 (ex["pixel_values"], ex["input_ids"], ex["attention_mask"]),
-                out / "backbone.onnx",
                 BACKBONE_INPUTS,
-                "backbone_features",
                 {
                     "pixel_values": {0: "images"},
                     "input_ids": {0: "batch", 1: "seq"},
                     "attention_mask": {0: "batch", 1: "seq"},
                 },
-                opset,
-            )
-            graphs["backbone"] = "backbone.onnx"
-        if "action_head" in parts:
-            _export(
+            ),
+            (
                 _Head(model).eval(),
                 (features, ex["state"], ex["embodiment_id"], ex["noise"]),
-                out / "action_head.onnx",
                 HEAD_INPUTS,
-                "actions",
                 {
                     "backbone_features": {0: "batch", 1: "seq"},
                     "state": {0: "batch"},
                     "embodiment_id": {0: "batch"},
                     "noise": {0: "batch"},
                 },
-                opset,
-            )
-            graphs["action_head"] = "action_head.onnx"
-    for name in _COPY:
-        src = (tok_dir if tok_dir and (tok_dir / name).is_file() else directory) / name
-        if src.is_file():
-            shutil.copy2(src, out / name)
+            ),
+        )
+    copy_side_files(_COPY, directory, tok_dir, out)
     (out / "experiment_cfg").mkdir(exist_ok=True)
     shutil.copy2(directory / "experiment_cfg" / "metadata.json", out / "experiment_cfg")
-    manifest = {
-        "format": "groot-n1.5-onnx",
-        "graphs": graphs,
-        "action_head": "full-loop",
-        "num_inference_timesteps": model.action_head.num_inference_timesteps,
-        "timestep_buckets": model.action_head.timestep_buckets(),
-        "opset": opset,
-        "embodiment_tag": tag,
-        "inputs": {"backbone": BACKBONE_INPUTS, "action_head": HEAD_INPUTS},
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    write_manifest(
+        out,
+        "groot-n1.5-onnx",
+        graphs,
+        model.action_head,
+        opset,
+        tag,
+        {"backbone": BACKBONE_INPUTS, "action_head": HEAD_INPUTS},
+    )
     log.info("exported %s to %s", sorted(graphs), out)
     return out

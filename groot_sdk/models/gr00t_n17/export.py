@@ -14,17 +14,13 @@ The directory also gets the checkpoint's JSON side files and tokenizer files plu
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-
-from groot_sdk.models.gr00t_n15.export import _export
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +101,7 @@ def export_onnx(
     tokenizer: str | Path | None = None,
 ) -> Path:
     """Write the ONNX graphs and the files the runtime needs; return ``out_dir``."""
+    from groot_sdk.models.common.export import copy_side_files, export_graphs, write_manifest
     from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
     from groot_sdk.models.gr00t_n17.loading import CHECKPOINT_PATTERNS, load_model
     from groot_sdk.models.gr00t_n17.processing import build_processor
@@ -119,32 +116,27 @@ def export_onnx(
     out.mkdir(parents=True, exist_ok=True)
     ex = example_inputs(processor, batch=2)  # size-1 dims would be specialised
     backbone_args = tuple(ex[k] for k in BACKBONE_INPUTS)
-    graphs: dict[str, str] = {}
     with torch.no_grad():
         features = model.backbone(*backbone_args)[0]
-        if "backbone" in parts:
-            _export(
+        graphs = export_graphs(
+            out,
+            parts,
+            opset,
+            (
                 _Backbone(model).eval(),
                 backbone_args,
-                out / "backbone.onnx",
                 BACKBONE_INPUTS,
-                "backbone_features",
                 {
                     "pixel_values": {0: "images"},
                     "input_ids": {0: "batch", 1: "seq"},
                     "attention_mask": {0: "batch", 1: "seq"},
                     "position_ids": {1: "batch", 2: "seq"},
                 },
-                opset,
-            )
-            graphs["backbone"] = "backbone.onnx"
-        if "action_head" in parts:
-            _export(
+            ),
+            (
                 _Head(model).eval(),
                 (features, *(ex[k] for k in HEAD_INPUTS[1:])),
-                out / "action_head.onnx",
                 HEAD_INPUTS,
-                "actions",
                 {
                     "backbone_features": {0: "batch", 1: "seq"},
                     "input_ids": {0: "batch", 1: "seq"},
@@ -153,23 +145,17 @@ def export_onnx(
                     "embodiment_id": {0: "batch"},
                     "noise": {0: "batch"},
                 },
-                opset,
-            )
-            graphs["action_head"] = "action_head.onnx"
-    for name in _COPY:
-        src = (tok_dir if tok_dir and (tok_dir / name).is_file() else directory) / name
-        if src.is_file():
-            shutil.copy2(src, out / name)
-    manifest = {
-        "format": FORMAT,
-        "graphs": graphs,
-        "action_head": "full-loop",
-        "num_inference_timesteps": model.action_head.num_inference_timesteps,
-        "timestep_buckets": model.action_head.timestep_buckets(),
-        "opset": opset,
-        "embodiment_tag": tag,
-        "inputs": {"backbone": BACKBONE_INPUTS, "action_head": HEAD_INPUTS},
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            ),
+        )
+    copy_side_files(_COPY, directory, tok_dir, out)
+    write_manifest(
+        out,
+        FORMAT,
+        graphs,
+        model.action_head,
+        opset,
+        tag,
+        {"backbone": BACKBONE_INPUTS, "action_head": HEAD_INPUTS},
+    )
     log.info("exported %s to %s", sorted(graphs), out)
     return out
