@@ -288,31 +288,63 @@ def load_model(
         raise CheckpointError(
             f"checkpoint {directory} does not match GR00T N1.5: " + " | ".join(problems)
         )
+    want = weight_dtype(dtype, torch_dtype)
+    loaded = load_weights(model, files, model_shapes, want, renames)
+    if hasattr(model.backbone.eagle_model.language_model, "tie_weights"):
+        model.backbone.eagle_model.language_model.tie_weights()
+    _materialize_unused(model, want)
+    model = finish_loading(model, directory, device, want)
+    log.info("loaded GR00T N1.5 from %s (%d tensors)", directory, loaded)
+    return model
+
+
+def weight_dtype(dtype: Any, torch_dtype: Any) -> Any:
+    """``dtype`` (or transformers' older ``torch_dtype``) as a torch dtype, or None."""
     want = dtype or torch_dtype
     if isinstance(want, str):
         want = getattr(torch, want)
+    return want
+
+
+def load_weights(
+    model: torch.nn.Module,
+    files: Iterable[Path],
+    model_shapes: dict[str, tuple[int, ...]],
+    want: torch.dtype | None,
+    renames: dict[str, str] | None = None,
+    skip_prefix: str | None = None,
+    same_shape: bool = False,
+) -> int:
+    """Stream the files' tensors into the empty (meta) model, one file's state at a time, each
+    floating tensor cast to ``want``; keys the model lacks (or ``skip_prefix``, or of another
+    shape when ``same_shape``) are left out. Returns how many tensors were loaded."""
     loaded = 0
     for file in files:
         state: dict[str, torch.Tensor] = {}
         for key, tensor in read_safetensors(file):
-            key = renames.get(key, key)
-            if key in model_shapes:
-                if want is not None and tensor.is_floating_point():
-                    tensor = tensor.to(want)  # one tensor at a time, not a second model
-                state[key] = tensor
+            key = renames.get(key, key) if renames else key
+            if key not in model_shapes or (skip_prefix and key.startswith(skip_prefix)):
+                continue
+            if same_shape and tuple(tensor.shape) != model_shapes[key]:
+                continue
+            if want is not None and tensor.is_floating_point():
+                tensor = tensor.to(want)  # one tensor at a time, not a second model
+            state[key] = tensor
         model.load_state_dict(state, strict=False, assign=True)
         loaded += len(state)
         del state
-    if hasattr(model.backbone.eagle_model.language_model, "tie_weights"):
-        model.backbone.eagle_model.language_model.tie_weights()
-    _materialize_unused(model, want)
+    return loaded
+
+
+def finish_loading(model: Any, directory: Path, device: Any, want: torch.dtype | None) -> Any:
+    """Refuse a model with parameters still on meta, then move it, set eval mode, remember
+    ``checkpoint_dir``."""
     absent = [k for k, v in model.state_dict().items() if v.is_meta]
     if absent:  # pragma: no cover - compare_keys catches these first
         raise CheckpointError(f"keys not loaded: {absent[:20]}")
     model = model.to(device=device, dtype=want) if want is not None else model.to(device)
     model.eval()
     model.checkpoint_dir = directory
-    log.info("loaded GR00T N1.5 from %s (%d tensors)", directory, loaded)
     return model
 
 

@@ -190,24 +190,9 @@ def tiny_metadata(
 
 def write_tiny_tokenizer(directory: Path) -> Path:
     """A word-level tokenizer.json with Eagle's special tokens (built locally)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from groot_sdk.models.common.tiny import write_word_tokenizer
 
-    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
-    for word in WORDS:
-        vocab[word] = len(vocab)
-    vocab["\n"] = len(vocab)
-    vocab["[UNK]"] = len(vocab)
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
-    )
-    tok.add_special_tokens(SPECIAL_TOKENS)
-    path = Path(directory) / "tokenizer.json"
-    tok.save(str(path))
-    (Path(directory) / "tokenizer_config.json").write_text(
-        json.dumps({"pad_token": "<|endoftext|>", "padding_side": "left"})
-    )
-    return path
+    return write_word_tokenizer(directory, SPECIAL_TOKENS, WORDS, newline=True)
 
 
 def build_tiny_checkpoint(

@@ -22,8 +22,10 @@ from groot_sdk.models.gr00t_n15.loading import (
     checkpoint_shapes,
     compare_keys,
     empty_parameters,
-    read_safetensors,
+    finish_loading,
+    load_weights,
     resolve_checkpoint,
+    weight_dtype,
     weight_files,
 )
 from groot_sdk.models.gr00t_n15.loading import (
@@ -120,20 +122,8 @@ def load_model(
         raise CheckpointError(
             f"checkpoint {directory} does not match GR00T N1.6: " + " | ".join(problems)
         )
-    want = dtype or torch_dtype
-    if isinstance(want, str):
-        want = getattr(torch, want)
-    loaded = 0
-    for file in files:
-        state: dict[str, torch.Tensor] = {}
-        for key, tensor in read_safetensors(file):
-            key = renames.get(key, key)
-            if key in model_shapes and tuple(tensor.shape) == model_shapes[key]:
-                if want is not None and tensor.is_floating_point():
-                    tensor = tensor.to(want)
-                state[key] = tensor
-        model.load_state_dict(state, strict=False, assign=True)
-        loaded += len(state)
+    want = weight_dtype(dtype, torch_dtype)
+    loaded = load_weights(model, files, model_shapes, want, renames, same_shape=True)
     if hasattr(model.backbone.model.language_model, "tie_weights"):
         model.backbone.model.language_model.tie_weights()
     for name, param in list(model.named_parameters(remove_duplicate=False)):
@@ -141,12 +131,7 @@ def load_model(
             owner, _, attr = name.rpartition(".")
             zeros = torch.zeros(param.shape, dtype=want or param.dtype)
             setattr(model.get_submodule(owner), attr, torch.nn.Parameter(zeros, False))
-    absent = [k for k, v in model.state_dict().items() if v.is_meta]
-    if absent:  # pragma: no cover - compare_keys catches these first
-        raise CheckpointError(f"keys not loaded: {absent[:20]}")
-    model = model.to(device=device, dtype=want) if want is not None else model.to(device)
-    model.eval()
-    model.checkpoint_dir = directory
+    model = finish_loading(model, directory, device, want)
     log.info("loaded GR00T N1.6 from %s (%d tensors)", directory, loaded)
     return model
 

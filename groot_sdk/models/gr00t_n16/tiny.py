@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from groot_sdk.models.common.tiny import random_stats as _stats
 from groot_sdk.models.gr00t_n15.tiny import IMG_CONTEXT, SPECIAL_TOKENS, WORDS, write_tiny_tokenizer
 
 _NORMS = (
@@ -113,19 +114,6 @@ def wide_config_dict(
         "state_dropout_prob": 0.8,
         "diffusion_model_cfg": {"num_layers": dit_layers},
         "eagle_config": eagle,
-    }
-
-
-def _stats(shape: tuple[int, ...], rng: np.random.Generator, low: float, high: float) -> dict:
-    lo = rng.uniform(low, (low + high) / 2, shape)
-    hi = rng.uniform((low + high) / 2, high, shape)
-    return {
-        "min": lo.tolist(),
-        "max": hi.tolist(),
-        "mean": ((lo + hi) / 2).tolist(),
-        "std": ((hi - lo) / 4).tolist(),
-        "q01": (lo + 0.01 * (hi - lo)).tolist(),
-        "q99": (hi - 0.01 * (hi - lo)).tolist(),
     }
 
 

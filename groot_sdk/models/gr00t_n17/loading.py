@@ -22,8 +22,10 @@ from groot_sdk.models.gr00t_n15.loading import (
     checkpoint_shapes,
     compare_keys,
     empty_parameters,
-    read_safetensors,
+    finish_loading,
+    load_weights,
     resolve_checkpoint,
+    weight_dtype,
     weight_files,
 )
 from groot_sdk.models.gr00t_n17.config import MODEL_TYPE, GR00TN17Config
@@ -82,27 +84,10 @@ def load_model(
         raise CheckpointError(
             f"checkpoint {directory} does not match GR00T N1.7: " + " | ".join(problems)
         )
-    want = dtype or torch_dtype
-    if isinstance(want, str):
-        want = getattr(torch, want)
-    loaded = 0
-    for file in files:
-        state: dict[str, torch.Tensor] = {}
-        for key, tensor in read_safetensors(file):
-            if key in model_shapes and not key.startswith(LM_HEAD):
-                if want is not None and tensor.is_floating_point():
-                    tensor = tensor.to(want)
-                state[key] = tensor
-        model.load_state_dict(state, strict=False, assign=True)
-        loaded += len(state)
-        del state
+    want = weight_dtype(dtype, torch_dtype)
+    loaded = load_weights(model, files, model_shapes, want, skip_prefix=LM_HEAD)
     model.backbone.model.lm_head.weight = model.backbone.language_model.embed_tokens.weight
-    absent = [k for k, v in model.state_dict().items() if v.is_meta]
-    if absent:  # pragma: no cover - compare_keys catches these first
-        raise CheckpointError(f"keys not loaded: {absent[:20]}")
-    model = model.to(device=device, dtype=want) if want is not None else model.to(device)
-    model.eval()
-    model.checkpoint_dir = directory
+    model = finish_loading(model, directory, device, want)
     log.info("loaded GR00T N1.7 from %s (%d tensors)", directory, loaded)
     return model
 

@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from groot_sdk.models.common.tiny import random_stats as _stats
+from groot_sdk.models.common.tiny import write_word_tokenizer
+
 SPECIAL_TOKENS = [
     "<|endoftext|>",
     "<|im_start|>",
@@ -124,21 +127,6 @@ def wide_config_dict(
     return cfg
 
 
-def _stats(
-    shape: tuple[int, ...], rng: np.random.Generator, low: float, high: float
-) -> dict[str, Any]:
-    lo = rng.uniform(low, (low + high) / 2, shape)
-    hi = rng.uniform((low + high) / 2, high, shape)
-    return {
-        "min": lo.tolist(),
-        "max": hi.tolist(),
-        "mean": ((lo + hi) / 2).tolist(),
-        "std": ((hi - lo) / 4).tolist(),
-        "q01": (lo + 0.01 * (hi - lo)).tolist(),
-        "q99": (hi - 0.01 * (hi - lo)).tolist(),
-    }
-
-
 def tiny_sidecars(
     state: dict[str, int],
     action: dict[str, int],
@@ -211,23 +199,7 @@ def tiny_sidecars(
 
 def write_tiny_tokenizer(directory: Path) -> Path:
     """A word-level ``tokenizer.json`` with Qwen3-VL's special tokens (built locally)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS)}
-    for word in WORDS:
-        vocab[word] = len(vocab)
-    vocab["[UNK]"] = len(vocab)
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
-    )
-    tok.add_special_tokens(SPECIAL_TOKENS)
-    path = Path(directory) / "tokenizer.json"
-    tok.save(str(path))
-    (Path(directory) / "tokenizer_config.json").write_text(
-        json.dumps({"pad_token": "<|endoftext|>", "padding_side": "left"})
-    )
-    return path
+    return write_word_tokenizer(directory, SPECIAL_TOKENS, WORDS)
 
 
 def build_tiny_checkpoint(
