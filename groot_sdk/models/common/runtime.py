@@ -10,16 +10,34 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from groot_sdk.errors import BackendError
+from groot_sdk.errors import BackendError, ModalityError
 from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.policy.backend import ActionChunk, Observation, PolicyBackend
 
 log = logging.getLogger(__name__)
+
+
+def choose_tag_from(
+    directory: Path, requested: str | None, spec: Any, tags_of: Callable[[Path], list[str]]
+) -> str:
+    """The option wins; else the checkpoint's only tag (``tags_of``); else the spec's tag."""
+    if requested:
+        return requested
+    tags = tags_of(directory)
+    if len(tags) == 1:
+        return tags[0]
+    spec_tag = getattr(spec, "embodiment_tag", None)
+    if spec_tag in tags:
+        return str(spec_tag)
+    raise ModalityError(
+        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
+    )
 
 
 class GrootBackend(PolicyBackend):

@@ -37,7 +37,7 @@ def write_word_tokenizer(
 
 
 def random_stats(
-    shape: tuple[int, ...], rng: np.random.Generator, low: float, high: float
+    shape: int | tuple[int, ...], rng: np.random.Generator, low: float, high: float
 ) -> dict[str, Any]:
     """min/max/mean/std/q01/q99 of a made-up distribution inside [low, high]."""
     lo = rng.uniform(low, (low + high) / 2, shape)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from groot_sdk.models.common.tiny import random_stats as _stats
+
 IMG_CONTEXT = "<IMG_CONTEXT>"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", IMG_CONTEXT]
 WORDS = [
@@ -143,19 +145,6 @@ def wide_config_dict(
         "compute_dtype": "float32",
         "backbone_cfg": backbone,
         "action_head_cfg": head,
-    }
-
-
-def _stats(dim: int, rng: np.random.Generator, low: float, high: float) -> dict[str, list[float]]:
-    lo = rng.uniform(low, (low + high) / 2, dim)
-    hi = rng.uniform((low + high) / 2, high, dim)
-    return {
-        "min": lo.tolist(),
-        "max": hi.tolist(),
-        "mean": ((lo + hi) / 2).tolist(),
-        "std": ((hi - lo) / 4).tolist(),
-        "q01": (lo + 0.01 * (hi - lo)).tolist(),
-        "q99": (hi - 0.01 * (hi - lo)).tolist(),
     }
 
 

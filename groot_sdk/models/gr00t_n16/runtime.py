@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import ModalityError
-from groot_sdk.models.common.runtime import GrootBackend
+from groot_sdk.models.common.runtime import GrootBackend, choose_tag_from
 from groot_sdk.models.gr00t_n16.loading import load_config, resolve_checkpoint
 from groot_sdk.models.gr00t_n16.processing import (
     Gr00tN16Processor,
@@ -26,17 +26,7 @@ NORMALIZATION = {"min_max": False, "q99": True, "percentiles": True}
 
 def choose_tag(directory: Path, requested: str | None, spec: Any) -> str:
     """The option wins; else the only embodiment of processor_config.json; else the spec's."""
-    if requested:
-        return requested
-    tags = read_tags(directory)
-    if len(tags) == 1:
-        return tags[0]
-    spec_tag = getattr(spec, "embodiment_tag", None)
-    if spec_tag in tags:
-        return str(spec_tag)
-    raise ModalityError(
-        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
-    )
+    return choose_tag_from(directory, requested, spec, read_tags)
 
 
 def synthetic_observation(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import ModalityError
-from groot_sdk.models.common.runtime import GrootBackend
+from groot_sdk.models.common.runtime import GrootBackend, choose_tag_from
 from groot_sdk.models.gr00t_n15.loading import resolve_checkpoint
 from groot_sdk.models.gr00t_n17.loading import CHECKPOINT_PATTERNS, load_config
 from groot_sdk.models.gr00t_n17.processing import (
@@ -24,17 +24,7 @@ from groot_sdk.models.gr00t_n17.processing import (
 
 def choose_tag(directory: Path, requested: str | None, spec: Any) -> str:
     """The option wins; else the only tag of processor_config.json; else the spec's tag."""
-    if requested:
-        return requested
-    tags = embodiment_tags(directory)
-    if len(tags) == 1:
-        return tags[0]
-    spec_tag = getattr(spec, "embodiment_tag", None)
-    if spec_tag in tags:
-        return str(spec_tag)
-    raise ModalityError(
-        f"checkpoint {directory} has embodiments {tags}: pass embodiment_tag=... to choose one"
-    )
+    return choose_tag_from(directory, requested, spec, embodiment_tags)
 
 
 def synthetic_observation(
