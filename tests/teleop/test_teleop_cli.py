@@ -219,6 +219,10 @@ def test_bad_options_are_one_line_errors(tmp_path):
     assert r.exit_code != 0 and "'t' must be a finite time" in r.output
     r = _invoke("teleop", "-e", "fetch", "--sim", "-d", "leader", "--input-script", bad)
     assert r.exit_code != 0
+    # an unknown device is named with the robot's devices, before a terminal is asked for
+    r = _invoke("teleop", "-e", "fetch", "--sim", "-d", "leader")
+    assert r.exit_code == 2 and "'leader' is not a device of fetch" in r.output
+    assert "keyboard, gamepad" in r.output
     r = _invoke("teleop", "-e", "so101", "-d", "keyboard", "--rate", "0")
     assert r.exit_code != 0 and "--rate" in r.output
     # no terminal and no script: said before anything starts

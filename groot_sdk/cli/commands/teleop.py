@@ -138,7 +138,7 @@ def command(
     from groot_sdk.deploy import DeployConfig
     from groot_sdk.teleop.bindings import MOTION_HELP, TeleopInput
     from groot_sdk.teleop.events import InputError, MergedInput, ScriptedInput, TerminalKeys
-    from groot_sdk.teleop.factory import INPUT_DEVICES, build_policy
+    from groot_sdk.teleop.factory import INPUT_DEVICES, build_policy, devices
     from groot_sdk.teleop.session import TeleopSession
 
     if rate == 0 and not sim:
@@ -150,6 +150,12 @@ def command(
         _writable_dir(record, "--record")
     entry = embodiment_entry(embodiment)
     spec = entry.spec
+    known = devices(entry)
+    if device not in known:  # before any terminal or bus is opened
+        raise click.BadParameter(
+            f"'{device[:100]}' is not a device of {spec.name}; devices: {', '.join(known)}",
+            param_hint="--device",
+        )
     if device not in INPUT_DEVICES and fake_hardware:
         dev_options.setdefault("fake", True)
     if view is not None:  # checked up front: the extra, and a writable file
