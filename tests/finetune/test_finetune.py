@@ -269,7 +269,10 @@ def test_lerobot_v30_dataset_trains_like_its_v21_source(demos, tiny_base, tmp_pa
     a, b = (
         (tmp_path / n / "logs" / "train.csv").read_text().splitlines() for n in ("from21", "from30")
     )
-    assert [r.split(",")[2] for r in a] == [r.split(",")[2] for r in b]
+    assert a[0] == b[0] and len(a) == len(b)
+    # the same samples and noise: equal up to float32 summation order (seen: 1.1e-7 relative)
+    losses = [[float(r.split(",")[2]) for r in rows[1:]] for rows in (a, b)]
+    assert np.allclose(losses[0], losses[1], rtol=1e-5, atol=0)
 
 
 def test_bf16_mixed_precision_keeps_fp32_weights(demos, tiny_base, tmp_path):
