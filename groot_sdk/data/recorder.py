@@ -44,7 +44,33 @@ class RecorderError(GrootError, RuntimeError):
     """The recording worker failed; the message says why."""
 
 
-class LeRobotRecorder:
+class _RecorderBase:
+    """What both workers report and how they close as context managers."""
+
+    root: Path
+    episodes_written: int
+    frames_written: int
+    dropped: int
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dataset": str(self.root),
+            "episodes_recorded": self.episodes_written,
+            "frames_recorded": self.frames_written,
+            "dropped_steps": self.dropped,
+        }
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LeRobotRecorder(_RecorderBase):
     """Records the steps a deployer sees into ``root`` (created, or appended to).
 
     ``max_pending``: steps the worker may lag behind before new ones are dropped;
@@ -175,20 +201,6 @@ class LeRobotRecorder:
         self._queue.put(("flush", done))
         return done.wait(timeout)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "dataset": str(self.root),
-            "episodes_recorded": self.episodes_written,
-            "frames_recorded": self.frames_written,
-            "dropped_steps": self.dropped,
-        }
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _check(self) -> None:
         if self._error is not None:
             raise RecorderError(f"recording to {self.root} failed: {self._error}") from self._error
@@ -305,7 +317,7 @@ SHM_MAX_BYTES = 512 * 1024 * 1024
 _HEADER = 64  #: bytes before the ring: [0] = steps the child has taken out of the ring
 
 
-class ProcessRecorder:
+class ProcessRecorder(_RecorderBase):
     """:class:`LeRobotRecorder` run in a child process (``backend="process"``): the control
     loop copies frames into a shared-memory ring slot and sends a small message; the child
     feeds a thread-backend recorder. Steps are dropped when every slot is in flight."""
@@ -479,18 +491,7 @@ class ProcessRecorder:
 
     def summary(self) -> dict[str, Any]:
         self._poll()
-        return {
-            "dataset": str(self.root),
-            "episodes_recorded": self.episodes_written,
-            "frames_recorded": self.frames_written,
-            "dropped_steps": self.dropped,
-        }
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return super().summary()
 
     def _handle(self, msg: tuple[Any, ...]) -> None:
         if msg[0] in ("flushed", "closed", "progress"):
