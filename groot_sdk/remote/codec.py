@@ -12,8 +12,10 @@ shapes every step, and header formatting/parsing otherwise dominates the codec's
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
+import math
 import struct
 from collections.abc import Callable
 from typing import Any, Literal
@@ -328,11 +330,76 @@ def _bin_header(size: int) -> bytes:
     return b"\xc6" + size.to_bytes(4, "big")
 
 
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+class _ArraySpec:
+    """An array's place in an :class:`Encoder`'s plan: any array of this dtype and shape."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.dtype, self.shape = arr.dtype, arr.shape
+
+
+class _NoPlan(Exception):
+    pass
+
+
+def _plan(obj: Any, depth: int = 0) -> Any:
+    """``obj`` with each array replaced by its :class:`_ArraySpec`; raises :class:`_NoPlan`
+    for anything but exact dicts, lists and tuples, plain-dtype arrays and plain scalars."""
+    kind = type(obj)
+    if depth > _WALK_DEPTH:
+        raise _NoPlan
+    if kind is dict:
+        return {key: _plan(value, depth + 1) for key, value in obj.items()}
+    if kind is list or kind is tuple:
+        return kind(_plan(value, depth + 1) for value in obj)
+    if kind is np.ndarray:
+        if obj.dtype.hasobject or obj.dtype.fields is not None or obj.dtype.subdtype is not None:
+            raise _NoPlan
+        return _ArraySpec(obj)
+    if kind in _PLAIN:
+        return obj
+    raise _NoPlan
+
+
+def _fits(node: Any, obj: Any, arrays: list[np.ndarray]) -> bool:
+    """Whether ``obj`` encodes to its plan's bytes but for array data (appended to ``arrays``):
+    the same keys in the same order, scalars of the same type and value, arrays of the same
+    dtype and shape."""
+    kind = type(obj)
+    if kind is np.ndarray:
+        if type(node) is not _ArraySpec or obj.shape != node.shape or obj.dtype != node.dtype:
+            return False
+        arrays.append(obj)
+        return True
+    if kind is not type(node):
+        return False
+    if kind is dict:
+        if len(obj) != len(node):
+            return False
+        for (key, value), (want_key, want) in zip(obj.items(), node.items()):
+            if type(key) is not type(want_key) or key != want_key:
+                return False
+            if not _fits(want, value, arrays):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return len(obj) == len(node) and all(_fits(n, v, arrays) for n, v in zip(node, obj))
+    if kind is float:  # 0.0 == -0.0, but msgpack writes them differently
+        return obj == node and math.copysign(1.0, obj) == math.copysign(1.0, node)
+    return obj == node  # a plain scalar (the plan holds no other kind)
+
+
 class Encoder:
     """Encodes into one reused buffer, each array's data copied once, straight from the array:
     a control loop sends the same shapes every step, and fresh 300 kB buffers cost more in page
-    faults than the copy itself. The bytes are those :func:`encode` writes. The returned view is
-    valid until the next :meth:`encode`; one Encoder per thread."""
+    faults than the copy itself. When a message has the last one's layout (same keys, dtypes,
+    shapes and scalars), only the arrays' data is copied into the buffer: the rest is already
+    there. The bytes are those :func:`encode` writes. The returned (read-only) view is valid
+    until the next :meth:`encode`; one Encoder per thread."""
 
     def __init__(self, arrays: str = "npy") -> None:
         if arrays not in ARRAY_ENCODINGS:
@@ -342,6 +409,8 @@ class Encoder:
         self._small = msgpack.Packer(default=default, use_bin_type=True)  # returns bytes
         self._buf = bytearray()
         self._view: memoryview | None = None
+        #: the last message's plan and, per array, where its data goes in the buffer
+        self._last: tuple[Any, list[np.ndarray]] | None = None
 
     def _walk(self, obj: Any, parts: list[Any], depth: int) -> None:
         """The message as a list of buffers: msgpack headers and scalars, each array's .npy
@@ -366,6 +435,15 @@ class Encoder:
             parts.append(self._small.pack(obj))
 
     def encode(self, obj: Any) -> memoryview:
+        last = self._last
+        if last is not None:
+            arrays: list[np.ndarray] = []
+            if _fits(last[0], obj, arrays):
+                for target, arr in zip(last[1], arrays):
+                    np.copyto(target, arr)
+                assert self._view is not None
+                return self._view
+        self._last = None
         if self._view is not None:
             self._view.release()
             self._view = None
@@ -384,13 +462,160 @@ class Encoder:
             self._buf = bytearray(size)  # a new one: views of the old may still be alive
         view = memoryview(self._buf)
         at = 0
+        data_at = []
         for part in parts:
             end = at + len(part)
             view[at:end] = part
+            if type(part) is memoryview:  # an array's data
+                data_at.append(at)
             at = end
-        self._view = view[:size]
+        self._view = view[:size].toreadonly()
         view.release()
+        self._last = self._plan(obj, data_at)
         return self._view
+
+    def _plan(self, obj: Any, data_at: list[int]) -> tuple[Any, list[np.ndarray]] | None:
+        try:
+            plan = _plan(obj)
+        except _NoPlan:
+            return None
+        arrays: list[np.ndarray] = []
+        _fits(plan, obj, arrays)  # (collects the arrays in the order they were written)
+        if len(arrays) != len(data_at):  # an array msgpack packed itself (too deep)
+            return None
+        targets = [np.ndarray(a.shape, a.dtype, self._buf, at) for a, at in zip(arrays, data_at)]
+        return plan, targets
+
+
+class _Slot:
+    """Where an array sits in a :class:`Template`'s skeleton."""
+
+    def __repr__(self) -> str:
+        return "<array>"
+
+
+_SLOT = _Slot()
+
+
+def _skeleton(obj: Any, depth: int = 0) -> Any:
+    """``obj`` with each array replaced by :data:`_SLOT`; None for anything a decoded message
+    of maps, lists, scalars and ``.npy`` arrays does not hold (config maps, JPEG frames...)."""
+    kind = type(obj)
+    if depth > _WALK_DEPTH:
+        return None
+    if kind is dict:
+        out = {}
+        for key, value in obj.items():
+            node = _skeleton(value, depth + 1)
+            if node is None and value is not None:
+                return None
+            out[key] = node
+        return out
+    if kind is list:
+        items = [_skeleton(value, depth + 1) for value in obj]
+        return None if any(n is None and v is not None for n, v in zip(items, obj)) else items
+    if kind is np.ndarray:
+        return _SLOT
+    return obj if kind in _PLAIN else None
+
+
+def _rebuild(node: Any, arrays: Any) -> Any:
+    kind = type(node)
+    if kind is dict:
+        return {key: _rebuild(value, arrays) for key, value in node.items()}
+    if kind is list:
+        return [_rebuild(value, arrays) for value in node]
+    return next(arrays) if node is _SLOT else node
+
+
+class Template:
+    """A decoded message's bytes outside its arrays' data, to decode the next message of the
+    same layout without msgpack: a control loop sends the same keys, dtypes, shapes and task
+    text every step, and only the arrays' data changes.
+
+    :meth:`match` decodes a message whose bytes equal the template's outside those data
+    regions (compared in constant time per piece: a token may be among them) and returns None
+    for any other. Such a message is what :func:`decode` would decode the same way, with the
+    same result: msgpack's parse does not depend on the bytes inside a ``bin``, every cap
+    depends only on the layout, and a template is only made when re-encoding the decoded
+    message gives back its very bytes (so duplicate keys, non-minimal encodings, Fortran
+    order, JPEG frames and config maps never make one).
+    """
+
+    def __init__(
+        self,
+        size: int,
+        pieces: list[tuple[int, bytes]],
+        slots: list[tuple[int, np.dtype, tuple[int, ...]]],
+        skeleton: Any,
+        limits: Limits,
+    ) -> None:
+        self.size, self.limits = size, limits
+        self._pieces, self._slots, self._skeleton = pieces, slots, skeleton
+
+    @classmethod
+    def make(cls, message: Any, decoded: Any, limits: Limits = DEFAULT_LIMITS) -> Template | None:
+        """The template of ``message``, which ``decode(message, limits)`` decoded into
+        ``decoded``; None when the message is not exactly what :class:`Encoder` writes."""
+        skeleton = _skeleton(decoded)
+        if skeleton is None:
+            return None
+        parts: list[Any] = []
+        try:
+            Encoder()._walk(decoded, parts, 0)
+        except (CodecError, TypeError, ValueError, OverflowError):
+            return None
+        view = memoryview(message).cast("B")
+        pieces: list[tuple[int, bytes]] = []
+        slots: list[tuple[int, np.dtype, tuple[int, ...]]] = []
+        arrays = iter(_arrays(decoded))
+        at, pending, start = 0, bytearray(), 0
+        for part in parts:
+            if isinstance(part, memoryview):  # an array's data: only its length is fixed
+                if pending:
+                    pieces.append((start, bytes(pending)))
+                arr = next(arrays, None)
+                if arr is None:
+                    return None
+                slots.append((at, arr.dtype, arr.shape))
+                at += part.nbytes
+                pending, start = bytearray(), at
+            else:
+                pending += part
+                at += len(part)
+        if pending:
+            pieces.append((start, bytes(pending)))
+        if next(arrays, None) is not None:  # an array msgpack packed itself (structured dtype)
+            return None
+        if at != view.nbytes or any(view[o : o + len(p)] != p for o, p in pieces):
+            return None
+        return cls(at, pieces, slots, skeleton, limits)
+
+    def match(self, message: Any, *, copy: bool = True) -> Any:
+        """``decode(message, limits, copy=copy)`` for a message of this layout, else None."""
+        view = memoryview(message)
+        if view.nbytes != self.size:
+            return None
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        for offset, piece in self._pieces:
+            if not hmac.compare_digest(view[offset : offset + len(piece)], piece):
+                return None
+        view = view.toreadonly()  # as decode's arrays: views of the message are read-only
+        if copy:
+            arrays = [np.ndarray(s, d, view, o).copy() for o, d, s in self._slots]
+        else:
+            arrays = [np.ndarray(s, d, view, o) for o, d, s in self._slots]
+        return _rebuild(self._skeleton, iter(arrays))
+
+
+def _arrays(obj: Any) -> list[np.ndarray]:
+    """The arrays in a decoded message, in the order msgpack wrote them."""
+    if type(obj) is dict:
+        return [a for key, value in obj.items() for a in _arrays(key) + _arrays(value)]
+    if type(obj) is list:
+        return [a for value in obj for a in _arrays(value)]
+    return [obj] if type(obj) is np.ndarray else []
 
 
 def _count(limits: Limits, counter: list[int], items: int) -> None:
@@ -555,11 +780,13 @@ class Envelope:
     before it spends time and memory on ``data`` (Isaac-GR00T clients put the token after it).
 
     ``fields``: the other top-level keys, scalars decoded, maps/lists as :class:`Skipped`;
-    ``data``: the undecoded msgpack bytes of ``data`` (a view of the message), None if absent.
+    ``data``: the undecoded msgpack bytes of ``data`` (a view of the message), None if absent;
+    ``keys``: every top-level key, ``data`` included, in the message's order.
     """
 
     fields: dict[str, Any]
     data: memoryview | None
+    keys: tuple[str, ...] = ()
 
 
 class _Reader:
@@ -601,6 +828,7 @@ def read_envelope(message: Any, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     )
     fields: dict[str, Any] = {}
     data: memoryview | None = None
+    keys: list[str] = []
     try:
         count = unpacker.read_map_header()
         if count > limits.max_container_len:
@@ -609,6 +837,7 @@ def read_envelope(message: Any, limits: Limits = DEFAULT_LIMITS) -> Envelope:
             if _kind(view[unpacker.tell()]) != "str":
                 raise CodecError("request map keys must be strings")
             key = unpacker.unpack()
+            keys.append(key)
             start = unpacker.tell()
             kind = _kind(view[start])
             if key == "data" or kind in ("map", "array"):
@@ -631,4 +860,4 @@ def read_envelope(message: Any, limits: Limits = DEFAULT_LIMITS) -> Envelope:
         raise CodecError("malformed msgpack: nested too deeply") from None
     except (msgpack.FormatError, ValueError, TypeError) as exc:
         raise CodecError(f"malformed msgpack: {type(exc).__name__}: {exc}") from None
-    return Envelope(fields, data)
+    return Envelope(fields, data, tuple(keys))

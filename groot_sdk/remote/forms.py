@@ -111,6 +111,51 @@ def conform(
     return flat, ignored
 
 
+_F32, _U8 = np.dtype(np.float32), np.dtype(np.uint8)
+
+
+class ExactFlat:
+    """Takes a flat unbatched observation that :func:`conform` would leave as it is and
+    validation would accept, in a few lookups per key: a control loop sends such an
+    observation every step. Returns what conform returns for it (read-only states copied),
+    or None for anything else, which then goes the slow way (conform, then validation, with
+    its exact error text). Non-finite states also return None, so validation names them."""
+
+    def __init__(self, layout: ModalityLayout) -> None:
+        self.layout = layout
+        #: key -> (dtype, trailing shape) of an array, or None for the language key
+        self._plan: dict[str, tuple[np.dtype, tuple[int, ...]] | None] = {
+            f"video.{v.name}": (_U8, (v.height, v.width, 3)) for v in layout.video
+        }
+        self._plan.update({f"state.{k.key}": (_F32, (k.dim,)) for k in layout.state})
+        self._plan[layout.language_key] = None
+
+    def __call__(self, obs: Mapping[str, Any]) -> dict[str, Any] | None:
+        plan = self._plan
+        if type(obs) is not dict or len(obs) != len(plan) or obs.keys() != plan.keys():
+            return None
+        out: dict[str, Any] = {}
+        for key, value in obs.items():
+            want = plan[key]
+            if want is None:  # the language key: one string
+                if type(value) is not list or len(value) != 1 or type(value[0]) is not str:
+                    return None
+            elif (
+                type(value) is not np.ndarray
+                or value.dtype != want[0]
+                or value.ndim != len(want[1]) + 1
+                or value.shape[1:] != want[1]
+            ):
+                return None
+            elif want[0] is _F32:
+                if not value.flags.writeable:
+                    value = value.copy()  # a view of the message, as conform copies it
+                if not np.isfinite(value).all():
+                    return None
+            out[key] = value
+        return out
+
+
 def _resized(key: str, value: np.ndarray, height: int, width: int, max_bytes: int) -> np.ndarray:
     if value.dtype != np.uint8 or value.ndim < 3 or value.shape[-1] != 3:
         return value
@@ -322,6 +367,7 @@ def layout_from_modality_config(config: Mapping[str, Any], spec: EmbodimentSpec)
 
 
 __all__ = [
+    "ExactFlat",
     "Form",
     "action_from_wire",
     "action_to_wire",

@@ -43,6 +43,7 @@ from groot_sdk.remote.codec import (
     MODALITY_CONFIG_TAG,
     CodecError,
     Limits,
+    Template,
     decode,
     encode,
     read_envelope,
@@ -119,6 +120,8 @@ class PolicyServer:
         self._token = api_token.encode() if api_token is not None else None
         self._arrays = "msgpack_numpy" if dialect == "n1.7" else "npy"
         self._ignored: set[str] = set()
+        self._template: Template | None = None
+        self._exact = forms.ExactFlat(backend.layout)
         self._stop = threading.Event()
         self.requests = 0
         self.errors = 0
@@ -202,18 +205,13 @@ class PolicyServer:
         try:
             if len(frames) != 1:
                 raise RequestError(f"expected a single-frame message, got {len(frames)} frames")
-            # arrays are decoded as read-only views of the bytes msgpack made for them (which
-            # nothing else holds): no second copy of the frames; conform copies the states
-            if self._token is None:  # nothing to check before the payload: decode in one pass
-                request = decode(frames[0], self.limits, jpeg=self.jpeg, copy=False)
-                if isinstance(request, dict) and not all(type(k) is str for k in request):
-                    raise RequestError("request map keys must be strings")
-            else:
-                envelope = read_envelope(frames[0], self.limits)  # payload not decoded yet
-                self._authorize(envelope.fields.get("api_token"))
-                request = dict(envelope.fields)
-                if envelope.data is not None:
-                    request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg, copy=False)
+            # arrays are decoded as read-only views of the message (a request of the last
+            # one's layout: Template) or of the bytes msgpack made for them (which nothing
+            # else holds): no second copy of the frames; conform copies the states
+            template = self._template
+            request = None if template is None else template.match(frames[0], copy=False)
+            if request is None:
+                request = self._decode(frames[0])
             result = self._dispatch(request)
             return encode(result, arrays=self._arrays)
         except (CodecError, RequestError, GrootError) as exc:
@@ -221,6 +219,26 @@ class PolicyServer:
         except Exception as exc:  # the backend failed: report it, keep serving
             log.exception("request failed")
             return self._error(f"{type(exc).__name__}: {exc}")
+
+    def _decode(self, message: Any) -> Any:
+        """Decode (after checking the token, if any) and keep the request's layout as the
+        template the next request is matched against: the token, when there is one, is among
+        the bytes a match compares, so only an authorized layout is ever kept."""
+        if self._token is None:  # nothing to check before the payload: decode in one pass
+            request = decode(message, self.limits, jpeg=self.jpeg, copy=False)
+            if isinstance(request, dict) and not all(type(k) is str for k in request):
+                raise RequestError("request map keys must be strings")
+            self._template = Template.make(message, request, self.limits)
+            return request
+        envelope = read_envelope(message, self.limits)  # payload not decoded yet
+        self._authorize(envelope.fields.get("api_token"))
+        request = dict(envelope.fields)
+        if envelope.data is not None:
+            request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg, copy=False)
+        if "data" in request and len(envelope.keys) == len(request):  # no duplicate keys
+            in_order = {key: request[key] for key in envelope.keys}
+            self._template = Template.make(message, in_order, self.limits)
+        return request
 
     def _error(self, text: str) -> bytes:
         self.errors += 1
@@ -275,6 +293,12 @@ class PolicyServer:
 
     def _act(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         layout = self.backend.layout
+        if self._exact.layout is not layout:
+            self._exact = forms.ExactFlat(layout)
+        if not self.backend.batched:  # flat, unbatched and valid as it is: the common case
+            exact = self._exact(observation)
+            if exact is not None:
+                return self._checked(self.backend.get_action(exact))
         form = forms.detect_form(observation, layout)
         observation, ignored = forms.conform(observation, layout, form, self.limits.max_array_bytes)
         for key in ignored:
