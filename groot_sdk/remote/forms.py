@@ -135,6 +135,7 @@ class ExactFlat:
         if type(obs) is not dict or len(obs) != len(plan) or obs.keys() != plan.keys():
             return None
         out: dict[str, Any] = {}
+        states = []
         for key, value in obs.items():
             want = plan[key]
             if want is None:  # the language key: one string
@@ -150,9 +151,10 @@ class ExactFlat:
             elif want[0] is _F32:
                 if not value.flags.writeable:
                     value = value.copy()  # a view of the message, as conform copies it
-                if not np.isfinite(value).all():
-                    return None
+                states.append(value.reshape(-1))
             out[key] = value
+        if states and not np.isfinite(np.concatenate(states)).all():  # one pass for all
+            return None
         return out
 
 

@@ -42,6 +42,7 @@ from groot_sdk.remote.codec import (
     MODALITY_CONFIG_N17_TAG,
     MODALITY_CONFIG_TAG,
     CodecError,
+    Encoder,
     Limits,
     Template,
     decode,
@@ -119,6 +120,7 @@ class PolicyServer:
         self.jpeg = jpeg_available() if jpeg is None else jpeg
         self._token = api_token.encode() if api_token is not None else None
         self._arrays = "msgpack_numpy" if dialect == "n1.7" else "npy"
+        self._encoder = Encoder(self._arrays)  # replies of one layout: only their data copied
         self._ignored: set[str] = set()
         self._template: Template | None = None
         self._exact = forms.ExactFlat(backend.layout)
@@ -213,7 +215,7 @@ class PolicyServer:
             if request is None:
                 request = self._decode(frames[0])
             result = self._dispatch(request)
-            return encode(result, arrays=self._arrays)
+            return bytes(self._encoder.encode(result))  # (a copy: the caller may keep it)
         except (CodecError, RequestError, GrootError) as exc:
             return self._error(str(exc))
         except Exception as exc:  # the backend failed: report it, keep serving
