@@ -383,7 +383,11 @@ def _fits(node: Any, obj: Any, arrays: list[np.ndarray]) -> bool:
         for (key, value), (want_key, want) in zip(obj.items(), node.items()):
             if type(key) is not type(want_key) or key != want_key:
                 return False
-            if not _fits(want, value, arrays):
+            if type(value) is np.ndarray and type(want) is _ArraySpec:  # (inline: the most)
+                if value.shape != want.shape or value.dtype != want.dtype:
+                    return False
+                arrays.append(value)
+            elif not _fits(want, value, arrays):
                 return False
         return True
     if kind is list or kind is tuple:

@@ -17,7 +17,7 @@ request through :func:`conform`, which takes it the way Isaac-GR00T's own policy
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from attrs import frozen
@@ -263,6 +263,20 @@ def action_from_wire(action: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
+def is_exact_chunk(
+    action: Any, want: Mapping[str, tuple[int, ...]]
+) -> TypeGuard[dict[str, np.ndarray]]:
+    """Whether ``action`` is already what :func:`action_from_wire` and the client's shape check
+    make of it: exactly the ``action.<key>`` keys of ``want``, float32 arrays of those shapes.
+    (A dtype that is float32 but not numpy's own instance just takes the slow way.)"""
+    if type(action) is not dict or action.keys() != want.keys():
+        return False
+    for key, value in action.items():
+        if type(value) is not np.ndarray or value.dtype is not _F32 or value.shape != want[key]:
+            return False
+    return True
+
+
 # -- modality config (N1.6 get_modality_config) --------------------------------------------------
 def _config(keys: list[str], delta: list[int], **extra: Any) -> dict[str, Any]:
     return {
@@ -376,6 +390,7 @@ __all__ = [
     "add_batch",
     "detect_form",
     "flat_to_nested",
+    "is_exact_chunk",
     "layout_from_modality_config",
     "modality_config",
     "nested_to_flat",

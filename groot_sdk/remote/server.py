@@ -166,12 +166,17 @@ class PolicyServer:
             "serving %s on %s (dialect %s)", type(self.backend).__name__, self.address, self.dialect
         )
         try:
-            self._socket.setsockopt(zmq.RCVTIMEO, poll_ms)  # wake up to check for stop()
+            sock = self._socket
+            sock.setsockopt(zmq.RCVTIMEO, poll_ms)  # wake up to check for stop()
             while not self._stop.is_set():
+                # recv_multipart, without its option look-up per frame (a frame knows)
                 try:
-                    self._answer(self._socket.recv_multipart(copy=False))
+                    frames = [sock.recv(copy=False)]
                 except zmq.Again:
                     continue
+                while frames[-1].more:  # a message's frames arrive together: no wait here
+                    frames.append(sock.recv(copy=False))
+                self._answer(frames)
         finally:
             self._close_socket()
 
@@ -185,7 +190,9 @@ class PolicyServer:
             self.errors += 1
             return
         reply = self.handle([memoryview(f) for f in frames[bottom + 1 :]])
-        self._socket.send_multipart([*frames[: bottom + 1], reply])
+        for frame in frames[: bottom + 1]:  # send_multipart, without its type checks
+            self._socket.send(frame, zmq.SNDMORE)
+        self._socket.send(reply)
 
     def stop(self) -> None:
         """Ask :meth:`serve_forever` to return (thread- and signal-safe)."""

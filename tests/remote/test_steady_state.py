@@ -388,3 +388,85 @@ def test_template_frames_are_views_of_the_request_and_states_the_backends_own(so
                 assert not np.shares_memory(value, np.frombuffer(message, np.uint8))
     finally:
         server._close_socket()
+
+
+def _chunk_variants(layout):
+    h = layout.action_horizon
+    good = {f"action.{k.key}": np.full((h, k.dim), 0.5, np.float32) for k in layout.action}
+    first = next(iter(good))
+    one = next((k for k in good if good[k].shape[1] == 1), None)
+    yield "exact", good
+    yield "float64", {k: v.astype(np.float64) for k, v in good.items()}
+    yield "big-endian", {k: v.astype(">f4") for k, v in good.items()}
+    yield "int", {k: v.astype(np.int16) for k, v in good.items()}
+    yield "batched", {k: v[None] for k, v in good.items()}
+    yield "unprefixed", {k.removeprefix("action."): v for k, v in good.items()}
+    yield "short", {**good, first: good[first][:-1]}
+    yield "missing", {k: v for k, v in good.items() if k != first}
+    yield "extra", {**good, "action.extra": good[first]}
+    yield "list", {**good, first: good[first].tolist()}
+    if one is not None:
+        yield "1-d", {**good, one: good[one][:, 0]}
+
+
+def test_is_exact_chunk_takes_only_what_the_slow_path_keeps_as_is(layout):
+    from groot_sdk.errors import GrootError
+
+    want = {f"action.{k.key}": (layout.action_horizon, k.dim) for k in layout.action}
+    taken = []
+    for name, chunk in _chunk_variants(layout):
+        if not forms.is_exact_chunk(chunk, want):
+            continue
+        taken.append(name)
+        try:
+            slow = forms.action_from_wire(chunk)
+        except GrootError:
+            pytest.fail(f"{name}: taken, but the slow path refuses it")
+        assert _same(slow, chunk) and all(slow[k] is chunk[k] for k in chunk), name
+        assert {k: v.shape for k, v in slow.items()} == want, name
+    assert taken == ["exact"]
+
+
+def test_the_client_returns_the_same_chunk_whichever_path_a_reply_takes(so101_spec, layout):
+    """Each reply variant after a warm-up (fast paths armed), against what a fresh client,
+    which decodes and checks it the slow way, makes of it."""
+    import threading
+
+    from groot_sdk.remote.client import RemoteBackend, RemoteError
+
+    def served(script):
+        server = PolicyServer(Scripted(so101_spec, []), so101_spec, port=0, dialect="n1.5")
+        server.backend.get_action = lambda obs: script.pop(0)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_ms": 20})
+        thread.start()
+        return server, thread
+
+    variants = list(_chunk_variants(layout))
+    exact = variants[0][1]
+    results = {}
+    for warm in (False, True):
+        script = [exact, exact] * warm
+        for _, chunk in variants:
+            script += [chunk, exact] if warm else [chunk]
+        server, thread = served(script)
+        backend = RemoteBackend(so101_spec, "127.0.0.1", server.port, dialect="n1.5")
+        obs = _observation(layout)
+        try:
+            if warm:
+                backend.get_action(obs), backend.get_action(obs)
+                assert backend._reply is not None and backend._want is not None
+            for name, _ in variants:
+                try:
+                    got = backend.get_action(obs)
+                except RemoteError as exc:
+                    got = str(exc).replace(backend.address, "<server>")
+                results.setdefault(name, []).append(got)
+                if warm:
+                    assert _same(backend.get_action(obs), forms.action_from_wire(exact))
+        finally:
+            backend.close()
+            server.stop()
+            thread.join(5)
+    for name, (fresh, warmed) in results.items():
+        assert _same(fresh, warmed), name
+        assert isinstance(fresh, str) or all(v.dtype == np.float32 for v in fresh.values()), name
