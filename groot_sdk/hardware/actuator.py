@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from groot_sdk.errors import ActionError
+from groot_sdk.finite import all_finite
 from groot_sdk.hardware.lifecycle import Component, State
 from groot_sdk.hardware.readings import JointCommand
 
@@ -30,8 +31,8 @@ class Actuator(Component):
                 f"actuator '{self.name}' takes {len(self.joint_names)} positions "
                 f"{list(self.joint_names)}, got shape {command.position.shape}"
             )
-        bad = ~np.isfinite(command.position)
-        if bad.any():
+        if not all_finite(command.position):
+            bad = ~np.isfinite(command.position)
             names = [n for n, b in zip(self.joint_names, bad) if b]
             raise ActionError(f"actuator '{self.name}': non-finite command for joints {names}")
         try:

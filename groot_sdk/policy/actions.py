@@ -33,6 +33,7 @@ import numpy as np
 from attrs import frozen
 
 from groot_sdk.errors import ActionError
+from groot_sdk.finite import all_finite
 from groot_sdk.modality.layout import KeyDim, ModalityLayout
 from groot_sdk.spec import EmbodimentSpec, Representation, Unit
 
@@ -346,18 +347,32 @@ class SafetyFilter:
         self.names = spec.joint_names
         self.limited = 0  #: setpoints changed by the filter so far
 
+    @property
+    def max_step(self) -> np.ndarray:
+        """The largest change per tick, per joint (the controller scales it for late ticks)."""
+        return self._max_step
+
+    @max_step.setter
+    def max_step(self, value: np.ndarray) -> None:
+        self._max_step, self._neg_step = value, -value  # negated once, not every tick
+
     def __call__(self, target: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
-        finite = np.isfinite(target)
-        if not finite.all():
-            names = [n for n, ok in zip(self.names, finite) if not ok]
+        target = np.asarray(target)
+        if not all_finite(target):
+            names = [n for n, ok in zip(self.names, np.isfinite(target)) if not ok]
             raise ActionError(f"non-finite setpoint for joints {names}")
         # minimum(maximum()) is np.clip's result at a fraction of its cost (it runs every tick)
-        lower, upper, step = self.lower, self.upper, self.max_step
+        lower, upper = self.lower, self.upper
         out = np.minimum(np.maximum(target, lower), upper)
         if previous is not None:
-            out = previous + np.minimum(np.maximum(out - previous, -step), step)
+            out = previous + np.minimum(np.maximum(out - previous, self._neg_step), self._max_step)
             np.minimum(np.maximum(out, lower, out=out), upper, out=out)
-        if out.shape != np.shape(target) or (out != target).any():
+        # the bytes compare equal exactly when the values do (same dtype; no NaN got this far)
+        if (
+            out.shape != target.shape
+            or out.dtype != target.dtype
+            or out.tobytes() != target.tobytes()
+        ):
             self.limited += 1
         return out if out.dtype == np.float32 else out.astype(np.float32)
 
