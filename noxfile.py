@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import time
 
 import nox
 
@@ -143,12 +144,20 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: print tables and write JSON under out/bench/ (never a timed assertion)."""
+    """Benchmarks: print tables and write JSON under out/bench/ (never a timed assertion), then
+    issue 18's goals from this run (benchmarks/summary.py). N1.5 at its real widths (fewer
+    layers) for the ONNX-vs-torch figure; `-- --quick` for a smoke run."""
     install_project(session)
     session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
+    started = time.time()
+    quick = "--quick" in session.posargs
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
-        if not script.endswith("bench_soak.py"):  # the soak has its own session
-            session.run("python", script, *session.posargs)
+        if script.endswith("bench_soak.py"):  # the soak has its own session
+            continue
+        extra = ["--model", "wide"] if script.endswith("bench_models.py") and not quick else []
+        session.run("python", script, *extra, *session.posargs)
+    # issue 18's six goals, each as a ratio against its baseline from this run
+    session.run("python", "benchmarks/summary.py", "--since", str(started))
 
 
 @nox.session(python="3.11", default=False)
@@ -198,7 +207,14 @@ def demo(session: nox.Session) -> None:
     install_project(session)
     session.env["MUJOCO_GL"] = os.environ.get("MUJOCO_GL", "egl")
     args = session.posargs or [
-        "--embodiment", "fetch", "--sim", "--policy", "scripted", "--task", "reach",
-        "--episodes", "10",
+        "--embodiment",
+        "fetch",
+        "--sim",
+        "--policy",
+        "scripted",
+        "--task",
+        "reach",
+        "--episodes",
+        "10",
     ]
     session.run("groot", "run", *args)

@@ -44,3 +44,37 @@ def test_benchmark_runs_quick(script: Path, tmp_path: Path) -> None:
         f"{script.name} --quick exited {done.returncode}\n"
         f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-4000:]}"
     )
+
+
+@pytest.mark.timeout(2 * TIMEOUT_S)
+def test_summary_reads_what_the_benchmarks_wrote_in_this_run(tmp_path: Path) -> None:
+    """The summary that ``nox -s bench`` prints last parses the real outputs of two quick runs
+    into one folder, and calls a figure missing rather than reuse one older than ``--since``."""
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    out = tmp_path / "bench"
+    stale = out / "sim.json"
+    out.mkdir()
+    stale.write_text("{}")  # an earlier run's file: must be ignored, not parsed
+    os.utime(stale, (1, 1))
+    for script, target in (("bench_clock.py", "clock.json"), ("bench_remote.py", "remote.json")):
+        subprocess.run(
+            [sys.executable, f"benchmarks/{script}", "--quick", "--out", str(out / target)],
+            check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+        )
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import summary
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    lines = {
+        point.split()[0]: (measured, verdict)
+        for point, measured, verdict in summary.summarize(out, since=10.0)
+    }
+    assert lines["1"] == ("-", "no figure")  # the stale sim.json
+    assert lines["2"][1] in ("met", "NOT met") and lines["2"][0].endswith("x)")
+    assert lines["5a"][1] in ("met", "NOT met") and lines["5b"][0].endswith(" ms")
+    assert lines["6"][0].startswith("2 of ")
