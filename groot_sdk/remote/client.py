@@ -222,10 +222,10 @@ class RemoteBackend(PolicyBackend):
                     f"[action, info], got {type(reply).__name__}"
                 )
             action = reply[0]
-        if not isinstance(action, Mapping):
-            raise RemoteError(f"{self.address}: action reply is {type(action).__name__}, not a map")
         if self._want is not None and forms.is_exact_chunk(action, self._want):
             return action  # what action_from_wire and _checked would return unchanged
+        if not isinstance(action, Mapping):
+            raise RemoteError(f"{self.address}: action reply is {type(action).__name__}, not a map")
         try:
             return self._checked(forms.action_from_wire(action))
         except GrootError as exc:

@@ -491,45 +491,51 @@ class Encoder:
         return plan, targets
 
 
-class _Slot:
-    """Where an array sits in a :class:`Template`'s skeleton."""
-
-    def __repr__(self) -> str:
-        return "<array>"
+_CONST, _ARRAY, _CONTAINER = 0, 1, 2
 
 
-_SLOT = _Slot()
-
-
-def _skeleton(obj: Any, depth: int = 0) -> Any:
-    """``obj`` with each array replaced by :data:`_SLOT`; None for anything a decoded message
-    of maps, lists, scalars and ``.npy`` arrays does not hold (config maps, JPEG frames...)."""
-    kind = type(obj)
+def _recipe(obj: Any, depth: int = 0) -> tuple[bool, list[tuple[Any, ...]]]:
+    """How to rebuild a decoded map or list around new arrays: ``(is_map, entries)``, each
+    entry ``(key, kind, value)`` (maps) or ``(kind, value)`` (lists), ``kind`` one of
+    constant, array or container (then ``value`` is its recipe). Raises :class:`_NoPlan` for
+    anything a message of maps, lists, plain scalars and ``.npy`` arrays does not hold."""
     if depth > _WALK_DEPTH:
-        return None
-    if kind is dict:
+        raise _NoPlan
+
+    def entry(value: Any) -> tuple[int, Any]:
+        kind = type(value)
+        if kind is dict or kind is list:
+            return _CONTAINER, _recipe(value, depth + 1)
+        if kind is np.ndarray:
+            return _ARRAY, None
+        if kind in _PLAIN:
+            return _CONST, value
+        raise _NoPlan
+
+    if type(obj) is dict:
+        return True, [(key, *entry(value)) for key, value in obj.items()]
+    if type(obj) is list:
+        return False, [entry(value) for value in obj]
+    raise _NoPlan
+
+
+def _rebuild(recipe: tuple[bool, list[tuple[Any, ...]]], arrays: Any) -> Any:
+    is_map, entries = recipe
+    if is_map:
         out = {}
-        for key, value in obj.items():
-            node = _skeleton(value, depth + 1)
-            if node is None and value is not None:
-                return None
-            out[key] = node
+        for key, kind, value in entries:
+            out[key] = (
+                value
+                if kind == _CONST
+                else next(arrays)
+                if kind == _ARRAY
+                else (_rebuild(value, arrays))
+            )
         return out
-    if kind is list:
-        items = [_skeleton(value, depth + 1) for value in obj]
-        return None if any(n is None and v is not None for n, v in zip(items, obj)) else items
-    if kind is np.ndarray:
-        return _SLOT
-    return obj if kind in _PLAIN else None
-
-
-def _rebuild(node: Any, arrays: Any) -> Any:
-    kind = type(node)
-    if kind is dict:
-        return {key: _rebuild(value, arrays) for key, value in node.items()}
-    if kind is list:
-        return [_rebuild(value, arrays) for value in node]
-    return next(arrays) if node is _SLOT else node
+    return [
+        value if kind == _CONST else next(arrays) if kind == _ARRAY else _rebuild(value, arrays)
+        for kind, value in entries
+    ]
 
 
 class Template:
@@ -551,7 +557,7 @@ class Template:
         size: int,
         pieces: list[tuple[int, bytes]],
         slots: list[tuple[int, np.dtype, tuple[int, ...]]],
-        skeleton: Any,
+        skeleton: tuple[bool, list[tuple[Any, ...]]],
         limits: Limits,
     ) -> None:
         self.size, self.limits = size, limits
@@ -561,8 +567,9 @@ class Template:
     def make(cls, message: Any, decoded: Any, limits: Limits = DEFAULT_LIMITS) -> Template | None:
         """The template of ``message``, which ``decode(message, limits)`` decoded into
         ``decoded``; None when the message is not exactly what :class:`Encoder` writes."""
-        skeleton = _skeleton(decoded)
-        if skeleton is None:
+        try:
+            skeleton = _recipe(decoded)
+        except _NoPlan:
             return None
         parts: list[Any] = []
         try:
