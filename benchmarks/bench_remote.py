@@ -151,25 +151,97 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1e3, q))
 
 
+class _StubSocket:
+    """Takes the server's reply frames and drops them (to time its loop without a peer)."""
+
+    def send(self, data, flags=0) -> None:
+        pass
+
+
 def _breakdown(spec, obs, reply: bytes, n: int = 500) -> dict[str, float]:
-    """Where the SDK's time goes, measured in-process without the transport."""
-    from groot_sdk.policy.observation import validate_observation
+    """Where the SDK's time goes, measured in-process without the transport (hot caches, so
+    each piece is a floor; live, the same code runs cold between calls and costs more).
+
+    Steady state (the layout of the previous call, as in a control loop): ``client_total`` is
+    ``RemoteBackend.get_action`` with the exchange replaced by handing back the reply bytes,
+    i.e. all the client's own work (``client_encode`` and ``client_decode`` are parts of it);
+    ``server_answer`` is the server's work per request from its frames to the reply frames
+    (``server_decode``, ``server_validate`` and ``server_total`` = ``handle`` are parts of it).
+    ``server_first_call`` is ``handle`` for a request whose layout it has not seen (the
+    msgpack decode, conform and full validation every new layout takes once)."""
+    import zmq as _zmq
+
     from groot_sdk.policy.simple import ZeroPolicy
     from groot_sdk.remote import forms
-    from groot_sdk.remote.codec import decode, encode
+    from groot_sdk.remote.codec import encode
     from groot_sdk.remote.server import PolicyServer
 
     # video=True: the served policy reads both cameras, so they are decoded and validated
     server = PolicyServer(ZeroPolicy(spec, video=True), spec, port=0, dialect="n1.5")
     request = encode({"endpoint": "get_action", "data": obs})
-    data = decode(request)["data"]
+    frames = [_zmq.Frame(b"peer"), _zmq.Frame(b""), _zmq.Frame(request)]
+    server.handle([memoryview(request)])  # learn the layout
+    template = server._template
+    data = template.match(memoryview(request), copy=False)["data"]
+    loop_socket, server._socket = server._socket, _StubSocket()
+
+    def first_call():
+        server._template = None
+        server.handle([memoryview(request)])
+
     steps = {
-        "client_encode": lambda: encode({"endpoint": "get_action", "data": obs}),
-        "server_decode": lambda: decode(request, copy=False),  # as the server decodes
-        "server_validate": lambda: validate_observation(data, server.backend.layout),
-        "server_total": lambda: server.handle([request]),
-        "client_decode": lambda: forms.action_from_wire(decode(reply)),
+        "server_decode": lambda: template.match(memoryview(request), copy=False),
+        "server_validate": lambda: server._exact(data),
+        "server_total": lambda: server.handle([memoryview(request)]),
+        "server_answer": lambda: server._answer(frames),
+        "server_first_call": first_call,
     }
+    out = _time_steps(steps, n)
+    server._socket = loop_socket
+    server.stop()
+    server.serve_forever(poll_ms=1)  # returns at once and closes the socket
+    # the client: its own work, the exchange replaced by handing back the server's reply
+    backend = _offline_client(spec, reply)
+    out.update(
+        _time_steps(
+            {
+                "client_encode": lambda: backend._encoder.encode(
+                    {"endpoint": "get_action", "data": dict(obs)}
+                ),
+                "client_decode": lambda: forms.is_exact_chunk(
+                    backend._reply.match(reply), backend._want
+                ),
+                "client_total": lambda: backend.get_action(obs),
+            },
+            n,
+        )
+    )
+    backend.close()
+    return out
+
+
+def _offline_client(spec, reply: bytes):
+    """A RemoteBackend that made one real call to a served PolicyServer (so it knows the
+    layouts), whose exchange then hands back ``reply`` without the transport."""
+    import threading
+
+    from groot_sdk.policy.simple import ZeroPolicy
+    from groot_sdk.remote.client import RemoteBackend
+    from groot_sdk.remote.server import PolicyServer
+
+    server = PolicyServer(ZeroPolicy(spec, video=True), spec, port=0, dialect="n1.5")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_ms": 5}, daemon=True)
+    thread.start()
+    backend = RemoteBackend(spec, "127.0.0.1", server.port, dialect="n1.5", timeout_ms=10000)
+    backend.get_action(make_observation(spec))
+    server.stop()
+    thread.join(5)
+    backend._exchange = lambda endpoint, payload, timeout_ms: reply
+    backend.get_action(make_observation(spec))
+    return backend
+
+
+def _time_steps(steps, n: int) -> dict[str, float]:
     out = {}
     for name, fn in steps.items():
         samples = []
@@ -178,8 +250,6 @@ def _breakdown(spec, obs, reply: bytes, n: int = 500) -> dict[str, float]:
             fn()
             samples.append(time.perf_counter() - t0)
         out[name] = round(float(np.median(samples)) * 1e6, 1)
-    server.stop()
-    server.serve_forever(poll_ms=1)  # returns at once and closes the socket
     return out
 
 
@@ -297,6 +367,19 @@ def main() -> None:
         },
         "modes": rows,
         "sdk_breakdown_us_p50": breakdown,
+        # the round trip over the transport floor, and how much of it the in-process work
+        # explains; the rest is the same code running with cold caches between calls, the
+        # ROUTER socket's framing and thread wake-ups
+        "accounting_us_p50": {
+            "sdk_minus_bare": round((rows["sdk"]["p50_ms"] - base) * 1e3, 1),
+            "in_process_work": round(breakdown["client_total"] + breakdown["server_answer"], 1),
+            "rest": round(
+                (rows["sdk"]["p50_ms"] - base) * 1e3
+                - breakdown["client_total"]
+                - breakdown["server_answer"],
+                1,
+            ),
+        },
         "goal": {
             "sdk_over_echo_p50_max": 1.2,
             "sdk_over_echo_p50": round(rows["sdk"]["p50_ms"] / rows["echo"]["p50_ms"], 3),
@@ -320,6 +403,11 @@ def main() -> None:
     print(
         "sdk work per call, in-process (us, p50): "
         + ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items())
+    )
+    acct = result["accounting_us_p50"]
+    print(
+        f"sdk - bare: {acct['sdk_minus_bare']:.1f} us = in-process work "
+        f"{acct['in_process_work']:.1f} (client_total + server_answer) + rest {acct['rest']:.1f}"
     )
     goal = result["goal"]
     print(
