@@ -129,6 +129,7 @@ class ExactFlat:
         }
         self._plan.update({f"state.{k.key}": (_F32, (k.dim,)) for k in layout.state})
         self._plan[layout.language_key] = None
+        self._states = [f"state.{k.key}" for k in layout.state]
 
     def __call__(self, obs: Mapping[str, Any]) -> dict[str, Any] | None:
         plan = self._plan
@@ -154,6 +155,22 @@ class ExactFlat:
                 states.append(value.reshape(-1))
             out[key] = value
         if states and not np.isfinite(np.concatenate(states)).all():  # one pass for all
+            return None
+        return out
+
+    def values(self, obs: dict[str, Any]) -> dict[str, Any] | None:
+        """What this returns for ``obs`` when an observation with the same keys, types,
+        dtypes, shapes and language was taken before: only its states' values are left to
+        check (and read-only states to copy). The caller vouches for the sameness (the
+        server: both requests matched one :class:`~groot_sdk.remote.codec.Template`)."""
+        out = dict(obs)
+        states = []
+        for key in self._states:
+            value = out[key]
+            if not value.flags.writeable:
+                out[key] = value = value.copy()
+            states.append(value.reshape(-1))
+        if states and not np.isfinite(np.concatenate(states)).all():
             return None
         return out
 

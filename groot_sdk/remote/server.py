@@ -122,7 +122,11 @@ class PolicyServer:
         self._arrays = "msgpack_numpy" if dialect == "n1.7" else "npy"
         self._encoder = Encoder(self._arrays)  # replies of one layout: only their data copied
         self._ignored: set[str] = set()
+        #: the last request's layout (the next one that matches it skips msgpack), the one
+        #: being answered, and one whose observation ExactFlat took (only values left to check)
         self._template: Template | None = None
+        self._current: Template | None = None
+        self._trusted: Template | None = None
         self._exact = forms.ExactFlat(backend.layout)
         self._stop = threading.Event()
         self.requests = 0
@@ -177,6 +181,7 @@ class PolicyServer:
                 while frames[-1].more:  # a message's frames arrive together: no wait here
                     frames.append(sock.recv(copy=False))
                 self._answer(frames)
+                del frames  # before the next one arrives: ZeroMQ may reuse its memory
         finally:
             self._close_socket()
 
@@ -220,8 +225,12 @@ class PolicyServer:
             template = self._template
             request = None if template is None else template.match(frames[0], copy=False)
             if request is None:
-                request = self._decode(frames[0])
-            result = self._dispatch(request)
+                request = self._decode(frames[0])  # (and this request's template, if any)
+            self._current = self._template  # this request's layout, for _act
+            try:
+                result = self._dispatch(request)
+            finally:
+                self._current = None
             return bytes(self._encoder.encode(result))  # (a copy: the caller may keep it)
         except (CodecError, RequestError, GrootError) as exc:
             return self._error(str(exc))
@@ -233,6 +242,7 @@ class PolicyServer:
         """Decode (after checking the token, if any) and keep the request's layout as the
         template the next request is matched against: the token, when there is one, is among
         the bytes a match compares, so only an authorized layout is ever kept."""
+        self._template = None
         if self._token is None:  # nothing to check before the payload: decode in one pass
             request = decode(message, self.limits, jpeg=self.jpeg, copy=False)
             if isinstance(request, dict) and not all(type(k) is str for k in request):
@@ -303,9 +313,15 @@ class PolicyServer:
     def _act(self, observation: Mapping[str, Any]) -> dict[str, np.ndarray]:
         layout = self.backend.layout
         if self._exact.layout is not layout:
-            self._exact = forms.ExactFlat(layout)
+            self._exact, self._trusted = forms.ExactFlat(layout), None
         if not self.backend.batched:  # flat, unbatched and valid as it is: the common case
-            exact = self._exact(observation)
+            current = self._current
+            if current is not None and current is self._trusted and type(observation) is dict:
+                exact = self._exact.values(observation)  # its layout was taken before
+            else:
+                exact = self._exact(observation)
+                if exact is not None:
+                    self._trusted = current
             if exact is not None:
                 return self._checked(self.backend.get_action(exact))
         form = forms.detect_form(observation, layout)

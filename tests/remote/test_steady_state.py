@@ -235,6 +235,18 @@ def test_exact_flat_takes_only_what_conform_and_validation_take_unchanged(layout
     assert sorted(taken) == ["T=0", "T=3", "read-only", "valid"]
 
 
+def test_exact_flat_values_agrees_with_the_full_check_on_a_layout_it_took(layout):
+    """values() is what the server runs for a request that matched a template whose
+    observation the full check took: same result for the same layout, None for NaN/inf."""
+    exact = forms.ExactFlat(layout)
+    variants = dict(_variants(layout))
+    for name in ("valid", "read-only", "T=3", "T=0"):
+        obs = variants[name]
+        assert _same(exact.values(obs), exact(obs)), name
+    for name in ("nan", "inf"):
+        assert exact.values(variants[name]) is None
+
+
 def test_exact_flat_declines_non_finite_states_so_validation_names_them(layout):
     for name, obs in _variants(layout):
         if name in ("nan", "inf"):
