@@ -346,6 +346,31 @@ class _NoPlan(Exception):
     pass
 
 
+#: a message with more values than this in its maps and lists gets no plan or template: what
+#: they save is per message, and building one costs per value (a flood of large hostile
+#: messages must not cost the server more than decoding them)
+_PLAN_VALUES = 1024
+
+
+def _few_values(obj: Any, budget: int = _PLAN_VALUES) -> bool:
+    """Whether ``obj``'s maps and lists hold ``budget`` values or fewer (stops counting past)."""
+    stack = [obj]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            budget -= len(node)
+            stack.extend(node.values())
+        elif kind is list or kind is tuple:
+            budget -= len(node)
+            stack.extend(node)
+        else:
+            continue
+        if budget < 0:
+            return False
+    return True
+
+
 def _plan(obj: Any, depth: int = 0) -> Any:
     """``obj`` with each array replaced by its :class:`_ArraySpec`; raises :class:`_NoPlan`
     for anything but exact dicts, lists and tuples, plain-dtype arrays and plain scalars."""
@@ -479,6 +504,8 @@ class Encoder:
         return self._view
 
     def _plan(self, obj: Any, data_at: list[int]) -> tuple[Any, list[np.ndarray]] | None:
+        if not _few_values(obj):
+            return None
         try:
             plan = _plan(obj)
         except _NoPlan:
@@ -567,6 +594,8 @@ class Template:
     def make(cls, message: Any, decoded: Any, limits: Limits = DEFAULT_LIMITS) -> Template | None:
         """The template of ``message``, which ``decode(message, limits)`` decoded into
         ``decoded``; None when the message is not exactly what :class:`Encoder` writes."""
+        if not _few_values(decoded):
+            return None
         try:
             skeleton = _recipe(decoded)
         except _NoPlan:

@@ -482,3 +482,16 @@ def test_the_client_returns_the_same_chunk_whichever_path_a_reply_takes(so101_sp
     for name, (fresh, warmed) in results.items():
         assert _same(fresh, warmed), name
         assert isinstance(fresh, str) or all(v.dtype == np.float32 for v in fresh.values()), name
+
+
+def test_no_template_or_plan_for_a_message_of_many_values():
+    """Building one costs per value; a large (or hostile) message just takes the full path."""
+    small = {"a": list(range(1000)), "x": np.ones(3)}
+    large = {"a": list(range(1100)), "x": np.ones(3)}
+    for message, kept in ((small, True), (large, False)):
+        data = encode(message)
+        assert (Template.make(data, decode(data)) is not None) == kept
+        encoder = Encoder()
+        assert bytes(encoder.encode(message)) == data
+        assert (encoder._last is not None) == kept
+        assert bytes(encoder.encode(message)) == data
