@@ -225,8 +225,10 @@ class PolicyServer:
             template = self._template
             request = None if template is None else template.match(frames[0], copy=False)
             if request is None:
-                request = self._decode(frames[0])  # (and this request's template, if any)
-            self._current = self._template  # this request's layout, for _act
+                request, template = self._decode(frames[0])
+                if template is not None:
+                    self._template = template
+            self._current = template  # this request's layout (None: unknown), for _act
             try:
                 result = self._dispatch(request)
             finally:
@@ -238,26 +240,26 @@ class PolicyServer:
             log.exception("request failed")
             return self._error(f"{type(exc).__name__}: {exc}")
 
-    def _decode(self, message: Any) -> Any:
-        """Decode (after checking the token, if any) and keep the request's layout as the
-        template the next request is matched against: the token, when there is one, is among
-        the bytes a match compares, so only an authorized layout is ever kept."""
-        self._template = None
+    def _decode(self, message: Any) -> tuple[Any, Template | None]:
+        """The request, decoded after checking the token (if any), and its layout as a
+        template the next request can be matched against (None if it makes none): the token,
+        when there is one, is among the bytes a match compares, so only an authorized
+        layout is ever kept."""
         if self._token is None:  # nothing to check before the payload: decode in one pass
             request = decode(message, self.limits, jpeg=self.jpeg, copy=False)
             if isinstance(request, dict) and not all(type(k) is str for k in request):
                 raise RequestError("request map keys must be strings")
-            self._template = Template.make(message, request, self.limits)
-            return request
+            return request, Template.make(message, request, self.limits)
         envelope = read_envelope(message, self.limits)  # payload not decoded yet
         self._authorize(envelope.fields.get("api_token"))
         request = dict(envelope.fields)
         if envelope.data is not None:
             request["data"] = decode(envelope.data, self.limits, jpeg=self.jpeg, copy=False)
+        template = None
         if "data" in request and len(envelope.keys) == len(request):  # no duplicate keys
             in_order = {key: request[key] for key in envelope.keys}
-            self._template = Template.make(message, in_order, self.limits)
-        return request
+            template = Template.make(message, in_order, self.limits)
+        return request, template
 
     def _error(self, text: str) -> bytes:
         self.errors += 1

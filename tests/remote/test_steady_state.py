@@ -495,3 +495,43 @@ def test_no_template_or_plan_for_a_message_of_many_values():
         assert bytes(encoder.encode(message)) == data
         assert (encoder._last is not None) == kept
         assert bytes(encoder.encode(message)) == data
+
+
+def test_a_request_without_a_template_is_judged_in_full_and_keeps_the_last_layout(
+    so101_spec, layout
+):
+    """A request that makes no template (here: a float written as float32, which the
+    encoder would not write) is checked in full, whatever layout was trusted before, and
+    leaves the last template in place; so does a request with a wrong token."""
+    from groot_sdk.remote.codec import _default
+
+    def odd(obs, **extra):
+        request = {"endpoint": "get_action", "f": 0.5, "data": obs, **extra}
+        return msgpack.packb(request, default=_default, use_bin_type=True, use_single_float=True)
+
+    for token in (None, "tok"):
+        extra = {"api_token": token} if token else {}
+        server = _server(so101_spec, api_token=token)
+        try:
+            valid = encode({**_request(layout), **extra})
+            for _ in range(2):
+                assert "error" not in decode(server.handle([memoryview(valid)]))
+            kept = server._template
+            assert kept is not None and server._trusted is kept
+            missing = {k: v for k, v in _observation(layout).items() if k != "state.gripper"}
+            for message, error in (
+                (odd(missing, **extra), True),
+                (odd(_observation(layout), **extra), False),
+            ):
+                reply = server.handle([memoryview(message)])
+                assert reply == fresh_reply(so101_spec, message, token)
+                assert ("error" in decode(reply)) == error
+                assert server._template is kept
+            if token:
+                wrong = encode({**_request(layout), "api_token": "tox"})
+                assert "Unauthorized" in decode(server.handle([memoryview(wrong)]))["error"]
+                assert server._template is kept
+            assert kept.match(valid) is not None
+            assert server.handle([memoryview(valid)]) == fresh_reply(so101_spec, valid, token)
+        finally:
+            server._close_socket()
