@@ -228,6 +228,8 @@ class RemoteBackend(PolicyBackend):
             raise RemoteError(f"{self.address}: action reply is {type(action).__name__}, not a map")
         try:
             return self._checked(forms.action_from_wire(action))
+        except RemoteError:
+            raise  # already names the address
         except GrootError as exc:
             raise RemoteError(f"{self.address}: {exc}") from None
 

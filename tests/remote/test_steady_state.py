@@ -359,8 +359,9 @@ def test_the_client_decodes_each_reply_as_it_is_whatever_came_before(so101_spec,
             chunk = backend.get_action(obs)
             assert all((v == want).all() and v.flags.writeable for v in chunk.values())
         assert backend._reply is not None  # the second reply was decoded by the template
-        with pytest.raises(RemoteError, match="with shape"):
+        with pytest.raises(RemoteError, match="with shape") as wide:
             backend.get_action(obs)
+        assert str(wide.value).count(backend.address) == 1  # named once, not once per layer
         assert (backend.get_action(obs)[next(iter(chunk))] == 3.0).all()
         with pytest.raises(RemoteError, match="boom"):
             backend.get_action(obs)
