@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 import time
 from collections import deque
 
 import numpy as np
 
-_PR_SET_TIMERSLACK = 29
-
-
-def tighten_timer_slack(nanoseconds: int = 1) -> bool:
-    """Ask Linux to wake this thread's sleeps on time instead of up to 50 us late.
-
-    The kernel's default timer slack (50 us) lets it batch wake-ups; a control loop wants
-    its deadline instead (measured here: an idle 3.8 ms sleep overshoots by ~95 us at the
-    default, ~50 us with 1 ns). Per thread; a no-op returning False elsewhere.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+from groot_sdk.deploy.linux_sched import request_slice, tighten_timer_slack
 
 
 class DeadlineClock:
@@ -43,14 +25,18 @@ class DeadlineClock:
     1.5-2x the > 5 ms periods of a plain sleep with two busy processes on two cores). So
     while at least ``contended_ticks`` of the last ``window`` ticks started more than
     ``late_s`` late (a sign that other work holds the CPU; an idle machine does that about
-    once in a thousand ticks), the clock sleeps to the deadline and does not spin. The
-    waiting thread's timer slack is tightened to ``timer_slack_ns`` (``tighten_timer_slack``).
+    once in a thousand ticks), the clock sleeps to the deadline and does not spin.
+
+    The thread that waits gets a timer slack of ``timer_slack_ns`` and asks the scheduler
+    for ``slice_ns`` slices (:mod:`groot_sdk.deploy.linux_sched`; None leaves either alone):
+    with those a busy machine delays it far less (see ``benchmarks/bench_clock.py``).
     """
 
     window = 200
     contended_ticks = 3
     late_s = 0.0005
-    timer_slack_ns: int | None = 1  #: None leaves the thread's timer slack alone
+    timer_slack_ns: int | None = 1
+    slice_ns: int | None = 100_000
 
     def __init__(self, rate_hz: float, spin_s: float = 0.0002) -> None:
         self.period = 1.0 / rate_hz if rate_hz > 0 else 0.0
@@ -86,11 +72,17 @@ class DeadlineClock:
             p95 = sorted(ring)[int(0.95 * len(ring))]
             self._spin = min(self.spin_s, 2.0 * p95 + 20e-6)
 
+    def _tune_thread(self) -> None:
+        if self.timer_slack_ns is not None:
+            tighten_timer_slack(self.timer_slack_ns)
+        if self.slice_ns is not None:
+            request_slice(self.slice_ns)
+
     def wait(self) -> float:
         """Sleep until the next deadline; return the tick's start time (monotonic)."""
-        if self._thread != threading.get_ident() and self.timer_slack_ns is not None:
+        if self._thread != threading.get_ident():
             self._thread = threading.get_ident()
-            tighten_timer_slack(self.timer_slack_ns)
+            self._tune_thread()
         clock = time.perf_counter
         now = clock()
         tick = len(self.lateness)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import threading
 import types
 
 import pytest
 
-from groot_sdk.deploy import timing
+from groot_sdk.deploy import linux_sched, timing
 from groot_sdk.deploy.timing import DeadlineClock
 
 
@@ -120,35 +121,99 @@ def test_the_spin_follows_the_oversleep_it_has_to_absorb(fake):
     assert max(clock.lateness[-50:]) < 1e-5
 
 
-def test_the_waiting_thread_gets_a_tight_timer_slack(fake, monkeypatch):
+def test_each_thread_that_waits_is_tuned_once(fake, monkeypatch):
     fake()
-    threads = []
-    monkeypatch.setattr(
-        timing, "tighten_timer_slack", lambda ns: threads.append((threading.get_ident(), ns))
-    )
+    calls = []
+    me = threading.get_ident
+    monkeypatch.setattr(timing, "tighten_timer_slack", lambda ns: calls.append(("slack", me(), ns)))
+    monkeypatch.setattr(timing, "request_slice", lambda ns: calls.append(("slice", me(), ns)))
     clock = DeadlineClock(250.0)
     for _ in range(5):
         clock.wait()
     worker = threading.Thread(target=lambda: [clock.wait() for _ in range(5)])
     worker.start()
     worker.join(5)
-    assert threads == [(threading.get_ident(), 1), (worker.ident, 1)]  # once per thread that waits
+    assert calls == [
+        ("slack", me(), 1),
+        ("slice", me(), 100_000),
+        ("slack", worker.ident, 1),
+        ("slice", worker.ident, 100_000),
+    ]
+
+
+def _in_a_fresh_thread(fn):
+    got = {}
+
+    def run() -> None:
+        got.update(fn())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(5)
+    return got
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="timer slack is Linux's")
 def test_tighten_timer_slack_sets_the_calling_threads_slack():
     """Read back through prctl(PR_GET_TIMERSLACK) in a fresh thread (no effect on the others)."""
     libc = ctypes.CDLL(None)
-    got = {}
-
-    def run() -> None:
-        got["before"] = libc.prctl(30, 0, 0, 0, 0)
-        got["ok"] = timing.tighten_timer_slack()
-        got["after"] = libc.prctl(30, 0, 0, 0, 0)
-
     libc.prctl(29, 50_000, 0, 0, 0)  # this thread back to the kernel's default
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(5)
+    got = _in_a_fresh_thread(
+        lambda: {
+            "before": libc.prctl(30, 0, 0, 0, 0),
+            "ok": linux_sched.tighten_timer_slack(),
+            "after": libc.prctl(30, 0, 0, 0, 0),
+        }
+    )
     assert got["ok"] and got["before"] == 50_000 and got["after"] == 1
     assert libc.prctl(30, 0, 0, 0, 0) == 50_000  # the calling thread only
+
+
+def _slice_supported() -> bool:
+    """Whether this kernel stores a fair thread's slice request (EEVDF, Linux >= 6.12)."""
+    got = _in_a_fresh_thread(
+        lambda: {"ok": linux_sched.request_slice(200_000), "slice": linux_sched.thread_slice_ns()}
+    )
+    return bool(got["ok"]) and got["slice"] == 200_000
+
+
+@pytest.mark.skipif(not _slice_supported(), reason="the kernel keeps no slice request (< 6.12)")
+def test_request_slice_sets_this_threads_slice_and_keeps_its_nice_value():
+    """Read back through sched_getattr; the nice value a user gave the thread survives (a
+    plain sched_setattr would reset it to 0) and other threads keep the default."""
+
+    def run():
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, 5)
+        ok = linux_sched.request_slice(100_000)
+        return {
+            "ok": ok,
+            "slice": linux_sched.thread_slice_ns(),
+            "nice": os.getpriority(os.PRIO_PROCESS, tid),
+            "reset": linux_sched.request_slice(0) and linux_sched.thread_slice_ns(),
+            # (the kernel reports the slice in effect: the default after a reset)
+        }
+
+    before = linux_sched.thread_slice_ns()
+    got = _in_a_fresh_thread(run)
+    assert got["ok"] and got["slice"] == 100_000 and got["nice"] == 5
+    assert got["reset"] not in (0, 100_000)  # 0 asks for the default again
+    assert linux_sched.thread_slice_ns() == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_FIFO is Linux's")
+def test_request_slice_leaves_a_real_time_thread_alone():
+    def run():
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except PermissionError:
+            return {"skip": True}
+        try:
+            return {"ok": linux_sched.request_slice(100_000), "policy": os.sched_getscheduler(0)}
+        finally:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+    got = _in_a_fresh_thread(run)
+    if got.get("skip"):
+        pytest.skip("no permission for SCHED_FIFO here")
+    assert got == {"ok": False, "policy": os.SCHED_FIFO}
