@@ -80,7 +80,7 @@ class DeadlineClock:
 
     def wait(self) -> float:
         """Sleep until the next deadline; return the tick's start time (monotonic)."""
-        if self._thread != threading.get_ident():
+        if self._thread != threading.get_ident() and self.period > 0:  # no deadline: no need
             self._thread = threading.get_ident()
             self._tune_thread()
         clock = time.perf_counter

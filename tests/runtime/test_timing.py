@@ -217,3 +217,14 @@ def test_request_slice_leaves_a_real_time_thread_alone():
     if got.get("skip"):
         pytest.skip("no permission for SCHED_FIFO here")
     assert got == {"ok": False, "policy": os.SCHED_FIFO}
+
+
+def test_a_clock_without_deadlines_leaves_the_thread_alone(fake, monkeypatch):
+    fake()
+    calls = []
+    monkeypatch.setattr(timing, "tighten_timer_slack", calls.append)
+    monkeypatch.setattr(timing, "request_slice", calls.append)
+    clock = DeadlineClock(0)  # --rate 0: as fast as possible
+    for _ in range(5):
+        clock.wait()
+    assert calls == []
