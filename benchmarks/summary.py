@@ -35,88 +35,77 @@ def _load(folder: Path, name: str, since: float) -> dict | None:
     return json.loads(path.read_text())
 
 
-def _verdict(ok: bool | None) -> str:
-    return "no figure" if ok is None else ("met" if ok else "NOT met")
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _sim(doc: dict) -> list[tuple[str, str]]:
+    ratios = {robot: v["median"] for robot, v in doc["loop_vs_bare"].items()}
+    text = ", ".join(f"{robot} {v:.2f}" for robot, v in ratios.items())
+    return [(text, _verdict(min(ratios.values()) >= 0.8))]
+
+
+def _wire(doc: dict) -> list[tuple[str, str]]:
+    g = doc["goal"]
+    text = f"{g['sdk_over_echo_p50']:.2f}x (vs the bare bytes {g['sdk_over_bare_p50']:.2f}x)"
+    return [(text, _verdict(g["sdk_over_echo_p50"] <= 1.2))]
+
+
+def _models(doc: dict) -> list[tuple[str, str]]:
+    peak = doc["load_peak"]
+    return [
+        (f"{peak['ratio']:.2f}x of {peak['weights'] / 1e6:.0f} MB", _verdict(peak["ratio"] <= 1.2)),
+        (
+            (
+                f"{doc['onnx_vs_torch_fp32_p50']:.2f}x on {doc['model']} (torch with MKL: "
+                f"{doc['onnx_vs_torch_fp32_mkl_p50']:.2f}x); see docs/backends.md"
+            ),
+            "reported",
+        ),
+    ]
+
+
+def _clock(doc: dict) -> list[tuple[str, str]]:
+    loaded, idle = doc["regimes"]["2 hogs"], doc["regimes"]["idle"]
+    ours = loaded["DeadlineClock"]["periods_over_5ms"]
+    plain = loaded["plain sleep (baseline)"]["periods_over_5ms"]
+    p99 = idle["DeadlineClock"]["jitter_ms_p99"]
+    return [
+        (f"{ours} / {plain} = {ours / max(plain, 1):.2f}", _verdict(ours <= plain)),
+        (f"{p99:.4f} ms", _verdict(p99 <= 0.05)),
+    ]
+
+
+GOALS = [  # (output, how to read it, the points it answers)
+    ("sim.json", _sim, ["1 sim loop / bare step rate (>= 0.8)"]),
+    ("remote.json", _wire, ["2 wire: groot serve + remote / ZeroMQ echo, p50 (<= 1.2)"]),
+    (
+        "models.json",
+        _models,
+        ["3 checkpoint load peak / weights (<= 1.2)", "4 ONNX Runtime / torch fp32 speed"],
+    ),
+    (
+        "clock.json",
+        _clock,
+        [
+            "5a clock, 2 hogs: periods > 5 ms / plain sleep's (<= 1)",
+            "5b clock, idle: lateness p99 (<= 0.05 ms)",
+        ],
+    ),
+]
 
 
 def summarize(folder: Path, since: float) -> list[tuple[str, str, str]]:
     """(point, measured, verdict) per goal of issue 18."""
     lines: list[tuple[str, str, str]] = []
-    sim = _load(folder, "sim.json", since)
-    if sim:
-        ratios = {r: v["median"] for r, v in sim["loop_vs_bare"].items()}
-        text = ", ".join(f"{r} {v:.2f}" for r, v in ratios.items())
-        lines.append(
-            ("1 sim loop / bare step rate (>= 0.8)", text, _verdict(min(ratios.values()) >= 0.8))
-        )
-    else:
-        lines.append(("1 sim loop / bare step rate (>= 0.8)", "-", _verdict(None)))
-    remote = _load(folder, "remote.json", since)
-    if remote:
-        g = remote["goal"]
-        lines.append(
-            (
-                "2 wire: groot serve + remote / ZeroMQ echo, p50 (<= 1.2)",
-                f"{g['sdk_over_echo_p50']:.2f}x (vs the bare bytes {g['sdk_over_bare_p50']:.2f}x)",
-                _verdict(g["sdk_over_echo_p50"] <= 1.2),
-            )
-        )
-    else:
-        lines.append(
-            ("2 wire: groot serve + remote / ZeroMQ echo, p50 (<= 1.2)", "-", _verdict(None))
-        )
-    models = _load(folder, "models.json", since)
-    if models:
-        peak = models["load_peak"]
-        lines.append(
-            (
-                "3 checkpoint load peak / weights (<= 1.2)",
-                f"{peak['ratio']:.2f}x of {peak['weights'] / 1e6:.0f} MB",
-                _verdict(peak["ratio"] <= 1.2),
-            )
-        )
-        lines.append(
-            (
-                f"4 ONNX Runtime / torch fp32 speed, {models['model']} (report)",
-                (
-                    f"{models['onnx_vs_torch_fp32_p50']:.2f}x (torch with MKL: "
-                    f"{models['onnx_vs_torch_fp32_mkl_p50']:.2f}x); see docs/backends.md"
-                ),
-                "reported",
-            )
-        )
-    else:
-        lines.append(("3 checkpoint load peak / weights (<= 1.2)", "-", _verdict(None)))
-        lines.append(("4 ONNX Runtime / torch fp32 speed (report)", "-", _verdict(None)))
-    clock = _load(folder, "clock.json", since)
-    if clock:
-        loaded, idle = clock["regimes"]["2 hogs"], clock["regimes"]["idle"]
-        ours = loaded["DeadlineClock"]["periods_over_5ms"]
-        plain = loaded["plain sleep (baseline)"]["periods_over_5ms"]
-        p99 = idle["DeadlineClock"]["jitter_ms_p99"]
-        lines.append(
-            (
-                "5a clock, 2 hogs: periods > 5 ms / plain sleep's (<= 1)",
-                f"{ours} / {plain} = {ours / max(plain, 1):.2f}",
-                _verdict(ours <= plain),
-            )
-        )
-        lines.append(
-            ("5b clock, idle: lateness p99 (<= 0.05 ms)", f"{p99:.4f} ms", _verdict(p99 <= 0.05))
-        )
-    else:
-        lines.append(("5 clock", "-", _verdict(None)))
+    for name, read, points in GOALS:
+        doc = _load(folder, name, since)
+        rows = read(doc) if doc else [("-", "no figure")] * len(points)
+        lines += [(point, *row) for point, row in zip(points, rows)]
     ran = [s for s, name in OUTPUTS.items() if _load(folder, name, since) is not None]
-    lines.append(
-        (
-            "6 benchmarks that ran in this session",
-            f"{len(ran)} of {len(OUTPUTS)}"
-            + (
-                "" if len(ran) == len(OUTPUTS) else f" (missing: {sorted(set(OUTPUTS) - set(ran))})"
-            ),
-            _verdict(len(ran) == len(OUTPUTS)),
-        )
-    )
+    missing = sorted(set(OUTPUTS) - set(ran))
+    text = f"{len(ran)} of {len(OUTPUTS)}" + (f" (missing: {missing})" if missing else "")
+    lines.append(("6 benchmarks that ran in this session", text, _verdict(not missing)))
     return lines
 
 
