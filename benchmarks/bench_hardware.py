@@ -25,6 +25,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import os
 import platform
 import struct
 from pathlib import Path
@@ -99,7 +100,7 @@ def bench_g1(calls: int, warmup: int) -> dict:
         "g1 crc bitwise": lambda: _bitwise_crc(packed),
     }
     sdk = all(importlib.util.find_spec(m) for m in ("cyclonedds", "unitree_sdk2py"))
-    robot = None
+    closers: list = []
     if sdk:
         import ctypes
 
@@ -110,20 +111,33 @@ def bench_g1(calls: int, warmup: int) -> dict:
         n = len(packed) // 4 - 1
         assert lib.crc32_core(words, n) == message_crc(packed)
         timers["g1 crc unitree .so"] = lambda: lib.crc32_core(words, n)
-        from groot_sdk_g1_inspire.driver import make_hardware
-        from groot_sdk_g1_inspire.spec import SPEC
+        from groot_sdk_g1_inspire.dds.channel import G1LowLevel
+        from groot_sdk_g1_inspire.dds.sim import SimulatedG1
 
-        robot = make_hardware(SPEC, fake=True, rate_hz=50)
-        robot.connect()
-        body = robot.sensors["body"]
-        hand = robot.sensors["left_hand"]
-        timers["g1 lowcmd publish"] = lambda: body.lowlevel.publish(cmd)
-        timers["inspire read"] = lambda: hand.client.angles()
+        # LowCmd from this thread alone to a simulated robot (not the fake driver, whose
+        # publish thread writing the same topic at the same time deadlocks in CycloneDDS's
+        # Python binding: its write keeps the GIL while the in-process listener of the other
+        # write waits for it; the driver itself writes from one thread only)
+        domain = 100 + os.getpid() % 100
+        robot = SimulatedG1(domain_id=domain, interface="lo").start()
+        lowlevel = G1LowLevel(domain, "lo")
+        lowlevel.open()
+        closers += [robot.stop, lowlevel.close]
+        timers["g1 lowcmd publish"] = lambda: lowlevel.publish(cmd)
+    if importlib.util.find_spec("pymodbus"):
+        from groot_sdk_g1_inspire.inspire.client import InspireClient
+        from groot_sdk_g1_inspire.inspire.sim import SimulatedInspireHand
+
+        hand = SimulatedInspireHand().start()
+        client = InspireClient(hand.host, hand.port, timeout_s=0.5)
+        client.open()
+        closers += [hand.stop, client.close]
+        timers["inspire read"] = client.angles
     try:
         samples = interleaved(timers, calls, warmup)
     finally:
-        if robot is not None:
-            robot.close()
+        for close in reversed(closers):
+            close()
     base = {"inspire read": "inspire read", "g1 lowcmd publish": "g1 lowcmd publish"}
     return {k: (v, base.get(k, "g1 crc bitwise")) for k, v in samples.items()}
 
