@@ -68,7 +68,9 @@ def test_server_survives_malformed_messages(servers):
         derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
-    @given(st.lists(raw_messages("tok"), min_size=MESSAGES_PER_EXAMPLE, max_size=MESSAGES_PER_EXAMPLE))
+    @given(
+        st.lists(raw_messages("tok"), min_size=MESSAGES_PER_EXAMPLE, max_size=MESSAGES_PER_EXAMPLE)
+    )
     def fuzz(batch):
         for second, frames in batch:
             sock = socks[int(second)]

@@ -326,4 +326,3 @@ def test_batch_is_capped(hold, so101_spec):
         assert "limit of 2" in reply["error"]
     finally:
         small._close_socket()
-

@@ -119,8 +119,12 @@ from groot_sdk.cli._common import FiniteFloat, Text
     help="Data-loading worker processes (video decoding).",
 )
 @click.option("--log-every", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 1024), default=None,
-              help="torch intra-op threads per process (small models on a busy CPU: 1).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="torch intra-op threads per process (small models on a busy CPU: 1).",
+)
 @click.option(
     "--frame-cache-gb",
     type=FiniteFloat(0, min_open=True),

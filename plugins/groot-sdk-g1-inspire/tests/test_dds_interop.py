@@ -77,7 +77,9 @@ def test_types_hash_as_unitree_sdk_on_cyclonedds_010(peer_python):
     theirs = json.loads(out.stdout)
     for name, want in theirs.items():
         info = getattr(idl, name).__idl__.get_type_info()
-        ours = [bytes(w.typeid_with_size.type_id.value).hex() for w in (info.minimal, info.complete)]
+        ours = [
+            bytes(w.typeid_with_size.type_id.value).hex() for w in (info.minimal, info.complete)
+        ]
         assert ours == want, name
 
 

@@ -100,7 +100,9 @@ def test_message_types_hash_as_cyclonedds_010_does():
 
     def ids(t):
         info = t.__idl__.get_type_info()
-        return [bytes(w.typeid_with_size.type_id.value).hex() for w in (info.minimal, info.complete)]
+        return [
+            bytes(w.typeid_with_size.type_id.value).hex() for w in (info.minimal, info.complete)
+        ]
 
     assert ids(idl.LowCmd_) == ["6569fc15f0d47aa8600b9e91fbbc", "42b0283aa7e1bb592ec898a0dbed"]
     assert ids(idl.LowState_) == ["2f38296b52aa0230b92d378b1e39", "2be9706c9587e8d8afd8bfc6de7b"]
