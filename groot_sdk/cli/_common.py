@@ -17,6 +17,17 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 
 
+#: ``--format`` of ``groot run`` and ``groot teleop`` (both record through the same writer)
+record_format_option = click.option(
+    "--format",
+    "record_format",
+    type=click.Choice(["v2.1", "v3.0"]),
+    default="v2.1",
+    show_default=True,
+    help="--record: LeRobot dataset format (v3.0: several episodes per file, LeRobot >= 0.4).",
+)
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=_default))
 

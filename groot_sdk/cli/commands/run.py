@@ -17,6 +17,7 @@ from groot_sdk.cli._common import (
     key_values,
     make_backend,
     make_robot,
+    record_format_option,
     sim_model,
     writable_file,
 )
@@ -246,14 +247,7 @@ class _Status:
     default=None,
     help="Record a LeRobot dataset into this directory (see --format).",
 )
-@click.option(
-    "--format",
-    "record_format",
-    type=click.Choice(["v2.1", "v3.0"]),
-    default="v2.1",
-    show_default=True,
-    help="--record: LeRobot dataset format (v3.0: several episodes per file, LeRobot >= 0.4).",
-)
+@record_format_option
 @click.option(
     "--telemetry",
     type=click.Path(dir_okay=False),

@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from groot_sdk.cli._common import FiniteFloat, Text, key_values, make_backend, make_robot
+from groot_sdk.cli._common import (
+    FiniteFloat,
+    Text,
+    key_values,
+    make_backend,
+    make_robot,
+    record_format_option,
+)
 from groot_sdk.cli.commands.run import (
     MAX_TIMEOUT_S,
     _hardware_options,
@@ -33,14 +40,7 @@ from groot_sdk.cli.commands.run import (
     help="Device option (repeatable), e.g. port=/dev/ttyACM1, calibration=FILE, script=FILE.",
 )
 @click.option("--record", type=click.Path(file_okay=False), default=None, help="Dataset dir.")
-@click.option(
-    "--format",
-    "record_format",
-    type=click.Choice(["v2.1", "v3.0"]),
-    default="v2.1",
-    show_default=True,
-    help="--record: LeRobot dataset format (v3.0: several episodes per file, LeRobot >= 0.4).",
-)
+@record_format_option
 @click.option(
     "--episodes",
     type=click.IntRange(1, 100_000),
