@@ -337,7 +337,11 @@ class ActionDecoder:
 
 # -- per-setpoint safety -----------------------------------------------------------------------
 class SafetyFilter:
-    """Finite check, joint limits and the per-tick velocity limit (``velocity_limit * dt``)."""
+    """Finite check, joint limits and the per-tick velocity limit (``velocity_limit * dt``).
+
+    The step bound wins over the limits: a previous setpoint outside the limits (a joint
+    found there at start) is brought back at the velocity limit, never in one jump.
+    """
 
     def __init__(self, spec: EmbodimentSpec, dt: float) -> None:
         self.lower = np.array(spec.lower, np.float32)
@@ -347,26 +351,18 @@ class SafetyFilter:
         self.names = spec.joint_names
         self.limited = 0  #: setpoints changed by the filter so far
 
-    @property
-    def max_step(self) -> np.ndarray:
-        """The largest change per tick, per joint (the controller scales it for late ticks)."""
-        return self._max_step
-
-    @max_step.setter
-    def max_step(self, value: np.ndarray) -> None:
-        self._max_step, self._neg_step = value, -value  # negated once, not every tick
-
     def __call__(self, target: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
         target = np.asarray(target)
         if not all_finite(target):
             names = [n for n, ok in zip(self.names, np.isfinite(target)) if not ok]
             raise ActionError(f"non-finite setpoint for joints {names}")
-        # minimum(maximum()) is np.clip's result at a fraction of its cost (it runs every tick)
-        lower, upper = self.lower, self.upper
-        out = np.minimum(np.maximum(target, lower), upper)
+        # minimum(maximum()) is np.clip's result at a fraction of its cost (it runs every
+        # tick); a value inside both bounds passes through bit for bit
+        out = np.minimum(np.maximum(target, self.lower), self.upper)
         if previous is not None:
-            out = previous + np.minimum(np.maximum(out - previous, self._neg_step), self._max_step)
-            np.minimum(np.maximum(out, lower, out=out), upper, out=out)
+            step = self.max_step
+            np.maximum(out, previous - step, out=out)
+            np.minimum(out, previous + step, out=out)
         # the bytes compare equal exactly when the values do (same dtype; no NaN got this far)
         if (
             out.shape != target.shape

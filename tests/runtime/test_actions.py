@@ -160,6 +160,39 @@ def test_safety_filter_velocity_limit(so101_spec):
         f(np.array([0, np.inf, 0, 0, 0, 0], np.float32), prev)
 
 
+def test_safety_filter_passes_values_within_bounds_bit_for_bit(so101_spec):
+    f = SafetyFilter(so101_spec, 1 / 60)
+    prev = np.array([0.1, -0.2, 0.3, 0.0, 0.05, 0.4], np.float32)
+    target = prev + np.float32(0.01) * np.arange(6, dtype=np.float32) / 7
+    out = f(target, prev)
+    assert out.tobytes() == target.tobytes() and f.limited == 0
+
+
+def test_safety_filter_brings_a_joint_outside_its_limits_back_at_the_velocity_limit(so101_spec):
+    """A joint found far outside its limits (the first setpoint is the measured pose) is not
+    yanked inside them in one tick: the per-tick step bound wins."""
+    dt = 1 / 60
+    f = SafetyFilter(so101_spec, dt)
+    step = f.max_step.astype(np.float64)
+    upper, lower = np.array(so101_spec.upper), np.array(so101_spec.lower)
+    prev = np.zeros(6, np.float32)
+    prev[0] = upper[0] + 0.5  # above: the command comes down one step
+    prev[1] = lower[1] - 0.5  # below: up one step
+    prev[2] = upper[2] + step[2] / 2  # within a step of the range: into it
+    target = np.zeros(6, np.float32)
+    target[2] = upper[2] + 1.0  # asks to stay outside: the limit holds it
+    out = f(target, prev).astype(np.float64)
+    assert out[0] == pytest.approx(prev[0] - step[0], rel=1e-6)
+    assert out[1] == pytest.approx(prev[1] + step[1], rel=1e-6)
+    assert out[2] == pytest.approx(upper[2], rel=1e-6)
+    # and it arrives: within the limits after enough ticks, never faster than the bound
+    for _ in range(200):
+        nxt = f(target, out.astype(np.float32)).astype(np.float64)
+        assert np.all(np.abs(nxt - out) <= step * (1 + 1e-6))
+        out = nxt
+    assert np.all(out >= lower - 1e-6) and np.all(out <= upper + 1e-6)
+
+
 def test_interpolation_10hz_to_250hz():
     steps = np.arange(16, dtype=np.float32)[:, None] * np.array([[1.0, -2.0]], np.float32)
     setpoints = upsample(steps, 10, 250)
