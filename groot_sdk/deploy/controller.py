@@ -40,9 +40,9 @@ from groot_sdk.policy.backend import PolicyBackend
 from groot_sdk.policy.observation import (
     DERIVED_STATE_KEYS,
     ObservationAssembler,
+    ObservationValidator,
     derived_state,
     prepare_frame,
-    validate_observation,
 )
 from groot_sdk.spec import EmbodimentSpec
 
@@ -124,6 +124,7 @@ class Controller:
         # nothing left to execute while they think)
         self.sync = cfg.sync or self.rate_hz <= 0 or horizon == 1
         self.assemble = ObservationAssembler(spec, policy.dialect, policy.batched, self.layout)
+        self._validate = ObservationValidator(self.layout, policy.dialect, policy.batched or None)
         self.decoder = ActionDecoder(spec, self.layout, cfg.action_map, cfg.gripper)
         # a one-step policy (an RL controller) steps its targets once per policy step, as it
         # was trained: bound that step by velocity_limit * policy_dt, not per control tick
@@ -361,9 +362,7 @@ class Controller:
         def build() -> Any:
             obs = self.assemble(state, video, instruction, extra)
             if validate:
-                validate_observation(
-                    obs, self.layout, self.policy.dialect, self.policy.batched or None
-                )
+                self._validate(obs)
             return obs
 
         model_frames: dict[str, np.ndarray] = {}

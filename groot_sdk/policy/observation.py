@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from groot_sdk.errors import ObservationError
+from groot_sdk.finite import all_finite
 from groot_sdk.hardware.readings import Frame, ImuReading, JointState
 from groot_sdk.modality.layout import ModalityLayout
 from groot_sdk.spec import ColorOrder, EmbodimentSpec
@@ -288,18 +289,22 @@ def _check_array(
 ) -> None:
     if not isinstance(value, np.ndarray):
         raise ObservationError(f"{name}: expected a numpy array {what}, got {type(value).__name__}")
-    if value.dtype == object:
-        raise ObservationError(f"{name}: object array; expected {np.dtype(dtype).name} {what}")
-    if value.dtype != dtype:
+    if value.dtype != dtype:  # one comparison when it is right (every observation of a loop)
+        if value.dtype == object:
+            raise ObservationError(f"{name}: object array; expected {np.dtype(dtype).name} {what}")
         raise ObservationError(
             f"{name}: dtype {value.dtype}, expected {np.dtype(dtype).name} {what}"
         )
-    ok = value.ndim == len(shape) and all(
-        want is None or got == want for got, want in zip(value.shape, shape)
-    )
+    got = value.shape
+    ok = len(got) == len(shape)
+    if ok:
+        for g, want in zip(got, shape):
+            if want is not None and g != want:
+                ok = False
+                break
     if not ok:
         raise ObservationError(f"{name}: shape {value.shape}, expected {what}")
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
+    if value.dtype.kind == "f" and not all_finite(value.reshape(-1)):
         bad = np.argwhere(~np.isfinite(value))[0].tolist()
         raise ObservationError(f"{name}: non-finite value (NaN/inf) at index {bad}")
 
@@ -319,6 +324,83 @@ def _check_language(name: str, value: Any, batched: bool, nested: bool) -> None:
         raise ObservationError(f"{name}: expected {want}, got {value!r:.80}")
 
 
+class ObservationValidator:
+    """:func:`validate_observation` for one layout, dialect and batching, with the expected
+    keys, shapes and messages worked out once: a control loop validates every observation
+    it builds, and per call only the checks themselves are left."""
+
+    def __init__(
+        self,
+        layout: EmbodimentSpec | ModalityLayout,
+        dialect: str = "n1.5",
+        batched: bool | None = None,
+    ) -> None:
+        _check_dialect(dialect)
+        self.layout = layout = _layout(layout)
+        self.nested = dialect == "n1.6"
+        self.batched = batched
+        self._expected = (
+            [f"video.{v.name}" for v in layout.video]
+            + [f"state.{k.key}" for k in layout.state]
+            + [layout.language_key]
+        )
+        self._keys = set(self._expected)
+        self._first_state = self._expected[len(layout.video)] if layout.state else None
+        # (key, dim, what when batched, what when not)
+        self._state = [
+            (f"state.{k.key}", k.dim, f"float32 (B, T, {k.dim})", f"float32 (T, {k.dim})")
+            for k in layout.state
+        ]
+        self._video = [
+            (
+                f"video.{v.name}",
+                v.height,
+                v.width,
+                f"uint8 (B, T, {v.height}, {v.width}, 3)",
+                f"uint8 (T, {v.height}, {v.width}, 3)",
+            )
+            for v in layout.video
+        ]
+
+    def __call__(self, observation: Mapping[str, Any]) -> None:
+        """Raise :class:`ObservationError` naming the first wrong key, dtype, shape or value."""
+        if not isinstance(observation, Mapping):
+            raise ObservationError(f"observation must be a dict, got {type(observation).__name__}")
+        if self.nested:
+            _validate_nested(observation, self.layout)
+            return
+        if observation.keys() != self._keys:
+            expected = self._expected
+            missing = [k for k in expected if k not in observation]
+            if missing:
+                raise ObservationError(
+                    f"observation is missing {missing}; expected keys {expected}"
+                )
+            extra = [k for k in observation if k not in self._keys]
+            raise ObservationError(f"observation has unexpected keys {extra}; expected {expected}")
+        batched = self.batched
+        if batched is None:
+            first = observation[self._first_state] if self._first_state is not None else None
+            batched = isinstance(first, np.ndarray) and first.ndim == 3
+        b: int | None = None
+        for name, dim, what_b, what in self._state:
+            value = observation[name]
+            if batched and isinstance(value, np.ndarray) and value.ndim == 3:
+                b = value.shape[0] if b is None else b
+            if batched:
+                _check_array(name, value, np.float32, (b, None, dim), what_b)
+            else:
+                _check_array(name, value, np.float32, (None, dim), what)
+        for name, h, w, what_b, what in self._video:
+            if batched:
+                _check_array(name, observation[name], np.uint8, (b, None, h, w, 3), what_b)
+            else:
+                _check_array(name, observation[name], np.uint8, (None, h, w, 3), what)
+        _check_language(
+            self.layout.language_key, observation[self.layout.language_key], batched, False
+        )
+
+
 def validate_observation(
     observation: Mapping[str, Any],
     layout: EmbodimentSpec | ModalityLayout,
@@ -328,47 +410,10 @@ def validate_observation(
     """Raise :class:`ObservationError` naming the first wrong key, dtype, shape or value.
 
     ``batched=None`` infers the batch dimension from the first state array (N1.5); N1.6
-    observations are always batched.
+    observations are always batched. A loop that validates many observations of one layout
+    keeps an :class:`ObservationValidator` instead.
     """
-    _check_dialect(dialect)
-    layout = _layout(layout)
-    if not isinstance(observation, Mapping):
-        raise ObservationError(f"observation must be a dict, got {type(observation).__name__}")
-    nested = dialect == "n1.6"
-    if nested:
-        _validate_nested(observation, layout)
-        return
-    expected = (
-        [f"video.{v.name}" for v in layout.video]
-        + [f"state.{k.key}" for k in layout.state]
-        + [layout.language_key]
-    )
-    missing = [k for k in expected if k not in observation]
-    if missing:
-        raise ObservationError(f"observation is missing {missing}; expected keys {expected}")
-    extra = [k for k in observation if k not in expected]
-    if extra:
-        raise ObservationError(f"observation has unexpected keys {extra}; expected {expected}")
-    if batched is None:
-        first = observation[expected[len(layout.video)]] if layout.state else None
-        batched = isinstance(first, np.ndarray) and first.ndim == 3
-    b: int | None = None
-    for k in layout.state:
-        name = f"state.{k.key}"
-        value = observation[name]
-        if batched and isinstance(value, np.ndarray) and value.ndim == 3:
-            b = value.shape[0] if b is None else b
-        shape = (b, None, k.dim) if batched else (None, k.dim)
-        what = f"float32 ({'B, ' if batched else ''}T, {k.dim})"
-        _check_array(name, value, np.float32, shape, what)
-    for v in layout.video:
-        name = f"video.{v.name}"
-        vshape: tuple[int | None, ...] = (
-            (b, None, v.height, v.width, 3) if batched else (None, v.height, v.width, 3)
-        )
-        what = f"uint8 ({'B, ' if batched else ''}T, {v.height}, {v.width}, 3)"
-        _check_array(name, observation[name], np.uint8, vshape, what)
-    _check_language(layout.language_key, observation[layout.language_key], batched, False)
+    ObservationValidator(layout, dialect, batched)(observation)
 
 
 def _validate_nested(observation: Mapping[str, Any], layout: ModalityLayout) -> None:
@@ -421,6 +466,7 @@ __all__ = [
     "DERIVED_STATE_KEYS",
     "DIALECTS",
     "ObservationAssembler",
+    "ObservationValidator",
     "assemble_observation",
     "derived_state",
     "prepare_frame",

@@ -39,22 +39,26 @@ class HoldPolicy(ZeroPolicy):
     def __init__(self, spec: EmbodimentSpec, video: bool = False) -> None:
         super().__init__(spec, video)
         self._pose: dict[str, np.ndarray] = {}
+        observed = {g.key for g in spec.observed_state_groups}
+        #: (group, state key, action key, size) of the absolute groups the state observes
+        self._held = [
+            (g.key, f"state.{g.key}", f"action.{g.key}", g.size)
+            for g in spec.action_groups
+            if g.representation is Representation.ABSOLUTE and g.key in observed
+        ]
 
     def reset(self, options=None) -> None:
         self._pose = {}
 
     def get_action(self, observation: Observation) -> ActionChunk:
         chunk = super().get_action(observation)
-        state_keys = {g.key for g in self.spec.observed_state_groups}
-        for g in self.spec.action_groups:
-            key = f"state.{g.key}"
-            if g.representation is not Representation.ABSOLUTE or g.key not in state_keys:
-                continue
-            if g.key not in self._pose and key in observation:
-                current = np.asarray(observation[key], np.float32).reshape(-1, g.size)[-1]
-                self._pose[g.key] = current.copy()
-            if g.key in self._pose:
-                chunk[f"action.{g.key}"][:] = self._pose[g.key]
+        pose = self._pose
+        for group, state_key, action_key, size in self._held:
+            if group not in pose and state_key in observation:
+                current = np.asarray(observation[state_key], np.float32).reshape(-1, size)[-1]
+                pose[group] = current.copy()
+            if group in pose:
+                chunk[action_key][:] = pose[group]
         return chunk
 
 
