@@ -347,6 +347,7 @@ class SafetyFilter:
         self.lower = np.array(spec.lower, np.float32)
         self.upper = np.array(spec.upper, np.float32)
         vmax = np.array([j.velocity_limit for j in spec.joints], np.float64)
+        #: the largest change per tick, per joint (the controller scales it for late ticks)
         self.max_step = np.where(np.isfinite(vmax), vmax * dt, np.inf).astype(np.float32)
         self.names = spec.joint_names
         self.limited = 0  #: setpoints changed by the filter so far
