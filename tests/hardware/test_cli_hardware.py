@@ -80,14 +80,13 @@ def test_doctor_reports_a_dead_servo(tmp_path):
     from groot_sdk_so101.spec import SERVO_IDS, SPEC
 
     cal = Calibration.default_for(SPEC, SERVO_IDS).save(tmp_path / "cal.json")
+    # the pty answers in microseconds; a loaded CI machine can stall the simulated bus's
+    # thread for longer than the driver's 50 ms default, so wait up to 0.5 s per reply
+    args = ["--hw", f"calibration={cal}", "--hw", "timeout_s=0.5"]
     with SimulatedFeetechBus(SERVO_IDS.values()) as sim:
-        result = CliRunner().invoke(
-            cli, ["doctor", "so101", "--port", sim.port, "--hw", f"calibration={cal}"]
-        )
+        result = CliRunner().invoke(cli, ["doctor", "so101", "--port", sim.port, *args])
         assert result.exit_code == 0, result.output  # connect + all six answer
         sim.inject(4, "no_reply")
-        result = CliRunner().invoke(
-            cli, ["doctor", "so101", "--port", sim.port, "--hw", f"calibration={cal}"]
-        )
+        result = CliRunner().invoke(cli, ["doctor", "so101", "--port", sim.port, *args])
         assert result.exit_code == 1
         assert "FAIL" in result.output and "servo 4 (wrist_flex)" in result.output
